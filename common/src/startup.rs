@@ -1,0 +1,52 @@
+//! What every stage binary does before its own work: read the command line,
+//! load and validate the configuration, install logging and the signal
+//! watcher. Keeps each `main.rs` to a few lines.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{ConfigError, ConfigSource, Deployment};
+use crate::shutdown::Shutdown;
+use crate::telemetry::{self, TelemetryError};
+
+/// Command-line arguments shared by the stage binaries.
+#[derive(Debug, clap::Parser)]
+pub struct StageArgs {
+    /// The deployment's configuration file (TOML); every key can also be set
+    /// through `CANONFLOW__SECTION__KEY` environment variables.
+    #[arg(long, short, env = "CANONFLOW_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// A configured, logging, signal-aware process, ready to `run`.
+#[derive(Debug)]
+pub struct Startup {
+    pub source: ConfigSource,
+    pub deployment: Deployment,
+    pub shutdown: Shutdown,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Telemetry(#[from] TelemetryError),
+}
+
+/// How long a stage may take to stop after SIGTERM before it is ended.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Loads configuration, installs logging and the signal watcher.
+/// Must be called inside a Tokio runtime.
+pub fn start(args: &StageArgs) -> Result<Startup, StartupError> {
+    let source = ConfigSource::load(args.config.as_deref())?;
+    let deployment = source.deployment()?;
+    telemetry::init(&deployment.telemetry)?;
+    let shutdown = Shutdown::on_signals(SHUTDOWN_GRACE);
+    Ok(Startup {
+        source,
+        deployment,
+        shutdown,
+    })
+}

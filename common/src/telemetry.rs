@@ -1,0 +1,76 @@
+//! Logging set-up: human-readable lines locally, JSON lines in production.
+//!
+//! `RUST_LOG`, when set, overrides the configured level. Must be called once,
+//! at the start of a binary; libraries only emit `tracing` events.
+
+use serde::Deserialize;
+use tracing_subscriber::EnvFilter;
+
+/// `[telemetry]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    #[serde(default)]
+    pub log_format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `info,canonflow_sink=debug`.
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            log_format: LogFormat::default(),
+            log_level: default_log_level(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Compact, coloured when on a terminal: for people.
+    #[default]
+    Human,
+    /// One JSON object per line: for log collectors.
+    Json,
+}
+
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("telemetry.log_level {level:?} is not a valid filter: {source}")]
+    Filter {
+        level: String,
+        source: tracing_subscriber::filter::ParseError,
+    },
+    #[error("a global logger is already installed")]
+    AlreadyInstalled,
+}
+
+/// Installs the global subscriber; logs go to stderr.
+pub fn init(config: &TelemetryConfig) -> Result<(), TelemetryError> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(env) if !env.is_empty() => EnvFilter::try_new(&env),
+        _ => EnvFilter::try_new(&config.log_level),
+    }
+    .map_err(|source| TelemetryError::Filter {
+        level: config.log_level.clone(),
+        source,
+    })?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match config.log_format {
+        LogFormat::Human => builder.compact().try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .flatten_event(true)
+            .try_init(),
+    };
+    installed.map_err(|_| TelemetryError::AlreadyInstalled)
+}

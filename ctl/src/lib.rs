@@ -1,0 +1,45 @@
+//! The operator CLI: what users of canonflow do by hand.
+//!
+//! Each subcommand lives in a module of its own. Commands that change
+//! anything print a plan and apply it only when asked to. Output goes to
+//! stdout for people (or `--json` for scripts); logs go to stderr.
+#![allow(clippy::print_stdout, reason = "a CLI's output is its product")]
+
+mod check;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use canonflow_common::config::ConfigSource;
+use canonflow_common::telemetry::{self, TelemetryConfig};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "canonflow", version, about = "Operate a canonflow deployment")]
+pub struct Cli {
+    /// The deployment's configuration file (TOML); every key can also be set
+    /// through `CANONFLOW__SECTION__KEY` environment variables.
+    #[arg(long, short, global = true, env = "CANONFLOW_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check that Kafka and PostgreSQL answer with the configured settings.
+    Check(check::Args),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = ConfigSource::load(cli.config.as_deref())?;
+    let deployment = config.deployment()?;
+    // Quiet by default: the CLI's output is on stdout.
+    let _ = telemetry::init(&TelemetryConfig {
+        log_level: "warn".into(),
+        ..deployment.telemetry.clone()
+    });
+    match cli.command {
+        Command::Check(args) => check::run(&deployment, &args).await,
+    }
+}

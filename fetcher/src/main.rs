@@ -1,0 +1,11 @@
+//! The `fetcher` binary: configuration and signals, then [`canonflow_fetcher::run`].
+
+use canonflow_common::startup::{StageArgs, start};
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let startup = start(&StageArgs::parse())?;
+    canonflow_fetcher::run(startup.source, startup.shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,23 @@
+//! Test support for canonflow's integration and end-to-end tests.
+//!
+//! Tests talk to the real local stack (`scripts/stack up`): [`Stack`] finds
+//! it, [`unique`] names give each test its own topics, consumer groups and
+//! PostgreSQL schema so tests run in parallel, [`TestTopics`] and
+//! [`TestSchema`] clean up after themselves, and [`eventually`] polls with a
+//! deadline instead of sleeping. Nothing here may be used by product code.
+
+mod poll;
+mod postgres;
+mod stack;
+mod topics;
+
+pub use poll::eventually;
+pub use postgres::TestSchema;
+pub use stack::{BrokerKind, Stack};
+pub use topics::TestTopics;
+
+/// `prefix` plus a random suffix: a name no other test run uses.
+pub fn unique(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}-{}", &id[..12])
+}
