@@ -48,8 +48,24 @@ impl Classify for ConfigError {
 
 impl From<figment::Error> for ConfigError {
     fn from(error: figment::Error) -> Self {
-        // A figment error may carry several; report them all, one per line.
-        let all: Vec<String> = error.into_iter().map(|e| e.to_string()).collect();
+        // A figment error may carry several; report them all, one per line,
+        // naming the exact variable when the value came from the environment.
+        let all: Vec<String> = error
+            .into_iter()
+            .map(|e| {
+                let from_env = e
+                    .metadata
+                    .as_ref()
+                    .is_some_and(|m| m.name.contains("environment"));
+                match from_env && !e.path.is_empty() {
+                    true => format!(
+                        "{e} (variable {ENV_PREFIX}{})",
+                        e.path.join("__").to_uppercase()
+                    ),
+                    false => e.to_string(),
+                }
+            })
+            .collect();
         Self::Invalid(all.join("\n  "))
     }
 }
@@ -68,10 +84,13 @@ pub struct Deployment {
     // Stage sections are listed so that the top level rejects unknown keys;
     // each stage validates its own section through `ConfigSource::section`.
     #[serde(default)]
+    #[expect(dead_code, reason = "read by the stage through ConfigSource::section")]
     fetcher: Option<figment::value::Value>,
     #[serde(default)]
+    #[expect(dead_code, reason = "read by the stage through ConfigSource::section")]
     transformer: Option<figment::value::Value>,
     #[serde(default)]
+    #[expect(dead_code, reason = "read by the stage through ConfigSource::section")]
     sink: Option<figment::value::Value>,
 }
 
@@ -127,6 +146,7 @@ impl ConfigSource {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err, reason = "figment's Jail closures return its large error")]
 mod tests {
     use super::*;
     use figment::Jail;
@@ -198,7 +218,10 @@ mod tests {
 
             jail.set_env("CANONFLOW__SINK__BATCH_SIZ", "5");
             let source = ConfigSource::load(Some(Path::new("deploy.toml"))).unwrap();
-            let err = source.section::<StageSection>("sink").unwrap_err().to_string();
+            let err = source
+                .section::<StageSection>("sink")
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("batch_siz"), "{err}");
             Ok(())
         });

@@ -63,8 +63,7 @@ pub fn classify_kafka(error: &KafkaError) -> ErrorClass {
                 C::MessageSizeTooLarge
                 | C::InvalidMessage
                 | C::InvalidMessageSize
-                | C::InvalidRecord
-                | C::CorruptMessage,
+                | C::InvalidRecord,
             ) => ErrorClass::InvalidInput,
             Some(
                 C::SaslAuthenticationFailed
@@ -73,7 +72,7 @@ pub fn classify_kafka(error: &KafkaError) -> ErrorClass {
                 | C::GroupAuthorizationFailed
                 | C::ClusterAuthorizationFailed
                 | C::TransactionalIdAuthorizationFailed
-                | C::UnsupportedSaslMechanism
+                | C::UnsupportedSASLMechanism
                 | C::InvalidConfig
                 | C::Fatal
                 | C::ProducerFenced
@@ -95,12 +94,7 @@ mod tests {
         let oversized = KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge);
         let denied = KafkaError::MessageProduction(RDKafkaErrorCode::TopicAuthorizationFailed);
         let transport = KafkaError::MessageProduction(RDKafkaErrorCode::BrokerTransportFailure);
-        let config = KafkaError::ClientConfig(
-            rdkafka::config::RDKafkaConfRes::Invalid,
-            "bad".into(),
-            "k".into(),
-            "v".into(),
-        );
+        let config = KafkaError::ClientCreation("bad".into());
         assert_eq!(oversized.class(), ErrorClass::InvalidInput);
         assert_eq!(denied.class(), ErrorClass::Fatal);
         assert_eq!(transport.class(), ErrorClass::Retryable);
@@ -109,10 +103,14 @@ mod tests {
 
     #[test]
     fn labels_are_stable() {
-        let labels: Vec<_> = [ErrorClass::Retryable, ErrorClass::InvalidInput, ErrorClass::Fatal]
-            .iter()
-            .map(|c| c.to_string())
-            .collect();
+        let labels: Vec<_> = [
+            ErrorClass::Retryable,
+            ErrorClass::InvalidInput,
+            ErrorClass::Fatal,
+        ]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
         assert_eq!(labels, ["retryable", "invalid_input", "fatal"]);
     }
 }

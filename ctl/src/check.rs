@@ -28,7 +28,11 @@ pub async fn run(deployment: &Deployment, args: &Args) -> anyhow::Result<ExitCod
             println!("postgres  SKIP  no [postgres] section configured");
             true
         }
-        Some(pg) => report("postgres", "", &postgres(pg.url.expose_secret(), timeout).await),
+        Some(pg) => report(
+            "postgres",
+            "",
+            &postgres(pg.url.expose_secret(), timeout).await,
+        ),
     };
     Ok(if kafka_ok && postgres_ok {
         ExitCode::SUCCESS

@@ -42,6 +42,9 @@ mod tests {
     #[tokio::test]
     #[should_panic(expected = "gave up after")]
     async fn panics_at_the_deadline() {
-        eventually(Duration::from_millis(100), "nothing", || async { None::<()> }).await;
+        eventually(Duration::from_millis(100), "nothing", || async {
+            None::<()>
+        })
+        .await;
     }
 }

@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Connection, PgConnection};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 use crate::{Stack, unique};
 
@@ -23,7 +23,8 @@ impl TestSchema {
         let mut admin = PgConnection::connect_with(&admin_options)
             .await
             .expect("connect to PostgreSQL (is the stack up?)");
-        sqlx::query(&format!("create schema \"{name}\""))
+        // The name is ours: a prefix and hex digits.
+        sqlx::query(AssertSqlSafe(format!("create schema \"{name}\"")))
             .execute(&mut admin)
             .await
             .expect("create test schema");
@@ -54,7 +55,7 @@ impl Drop for TestSchema {
                 .build()?;
             runtime.block_on(async {
                 let mut admin = PgConnection::connect_with(&options).await?;
-                sqlx::query(&sql).execute(&mut admin).await?;
+                sqlx::query(AssertSqlSafe(sql)).execute(&mut admin).await?;
                 Ok::<_, anyhow::Error>(())
             })
         })

@@ -38,7 +38,9 @@ impl Stack {
                 .or_else(|| file.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
         };
         let missing = |key: &str| {
-            format!("{key} is not set and .stack/env does not name it: run `scripts/stack up` first")
+            format!(
+                "{key} is not set and .stack/env does not name it: run `scripts/stack up` first"
+            )
         };
         let broker = match get(BROKER_VAR).as_deref() {
             Some("kafka") => BrokerKind::Kafka,

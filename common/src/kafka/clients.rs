@@ -44,10 +44,13 @@ impl KafkaConfig {
             config.set("ssl.endpoint.identification.algorithm", verify);
         }
         if let Some(sasl) = &self.sasl {
-            let secret = sasl.password.resolve().map_err(|source| ConfigError::Secret {
-                key: "kafka.sasl.password".into(),
-                source,
-            })?;
+            let secret = sasl
+                .password
+                .resolve()
+                .map_err(|source| ConfigError::Secret {
+                    key: "kafka.sasl.password".into(),
+                    source,
+                })?;
             config
                 .set("sasl.mechanism", sasl.mechanism.as_librdkafka())
                 .set("sasl.username", &sasl.username)
@@ -154,7 +157,10 @@ mod tests {
             .properties
             .insert("sasl.password".into(), "plain-text".into());
         let err = kafka.client_config("x").unwrap_err().to_string();
-        assert!(err.contains("sasl.password") && !err.contains("plain-text"), "{err}");
+        assert!(
+            err.contains("sasl.password") && !err.contains("plain-text"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -25,7 +25,10 @@ pub fn close_with_deadline<T: Send + 'static>(client: T, deadline: Duration) -> 
     }
     let in_time = closed.recv_timeout(deadline).is_ok();
     if !in_time {
-        tracing::warn!(?deadline, "Kafka client did not close in time; abandoning it");
+        tracing::warn!(
+            ?deadline,
+            "Kafka client did not close in time; abandoning it"
+        );
     }
     in_time
 }
@@ -44,7 +47,10 @@ mod tests {
 
     #[test]
     fn a_quick_close_reports_success() {
-        assert!(close_with_deadline(SlowToClose(Duration::ZERO), Duration::from_secs(5)));
+        assert!(close_with_deadline(
+            SlowToClose(Duration::ZERO),
+            Duration::from_secs(5)
+        ));
     }
 
     #[test]

@@ -152,7 +152,10 @@ impl KafkaConfig {
             message,
         };
         if self.bootstrap_servers.trim().is_empty() {
-            return Err(invalid("bootstrap_servers", "must name at least one host:port".into()));
+            return Err(invalid(
+                "bootstrap_servers",
+                "must name at least one host:port".into(),
+            ));
         }
         let protocol = self.security_protocol;
         match (&self.sasl, protocol.uses_sasl()) {

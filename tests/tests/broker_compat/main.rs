@@ -6,6 +6,7 @@
 //! on Apache Kafka (`CANONFLOW_BROKER_KIND=kafka`) the same test asserts the
 //! standard behaviour. Tests that show a mechanism canonflow relies on
 //! (offset reset by commit, bounded close) assert it on both.
+#![allow(clippy::unwrap_used, reason = "tests")]
 
 mod support;
 
@@ -45,7 +46,10 @@ async fn aborted_transactions_reach_read_committed_consumers() {
     producer.commit_transaction(DEADLINE).unwrap();
 
     let consumer = assigned_consumer(&stack, &topic, 0, Offset::Beginning);
-    let seen = read_until(&consumer, |payloads| payloads.iter().any(|p| p == "committed")).await;
+    let seen = read_until(&consumer, |payloads| {
+        payloads.iter().any(|p| p == "committed")
+    })
+    .await;
     let aborted_visible = seen.iter().any(|p| p == "aborted");
     assert_eq!(aborted_visible, deviates(&stack), "payloads read: {seen:?}");
 }
@@ -57,7 +61,9 @@ async fn aborted_transactions_reach_read_committed_consumers() {
 async fn compacted_topics_keep_every_record_but_the_latest_comes_last() {
     let (stack, mut topics) = setup();
     let topic = topics.name("compact");
-    topics.create(&topic, 1, &[("cleanup.policy", "compact")]).await;
+    topics
+        .create(&topic, 1, &[("cleanup.policy", "compact")])
+        .await;
     let producer = plain_producer(&stack, &[]);
     for value in ["v1", "v2", "v3"] {
         send(&producer, &topic, "stream-a", value, None);
@@ -81,7 +87,10 @@ async fn high_watermark_counts_batches_not_records() {
     let topic = topics.name("hwm");
     topics.create(&topic, 1, &[]).await;
     // A long linger puts all ten records into one batch.
-    let producer = plain_producer(&stack, &[("linger.ms", "500"), ("batch.num.messages", "100")]);
+    let producer = plain_producer(
+        &stack,
+        &[("linger.ms", "500"), ("batch.num.messages", "100")],
+    );
     for i in 0..10 {
         send(&producer, &topic, &format!("k{i}"), "x", None);
     }
@@ -91,7 +100,11 @@ async fn high_watermark_counts_batches_not_records() {
     let seen = read_until(&consumer, |payloads| payloads.len() >= 10).await;
     assert_eq!(seen.len(), 10);
     let (_, high) = consumer.fetch_watermarks(&topic, 0, DEADLINE).unwrap();
-    assert_eq!(high != 10, deviates(&stack), "high watermark {high} after 10 records");
+    assert_eq!(
+        high != 10,
+        deviates(&stack),
+        "high watermark {high} after 10 records"
+    );
 }
 
 /// Deviation 4: `offsets_for_times` always answers offset 0.
@@ -110,11 +123,17 @@ async fn offsets_for_times_answers_zero() {
     read_until(&consumer, |payloads| payloads.len() >= 3).await;
 
     let mut query = TopicPartitionList::new();
-    query.add_partition_offset(&topic, 0, Offset::Offset(now - 1_500)).unwrap();
+    query
+        .add_partition_offset(&topic, 0, Offset::Offset(now - 1_500))
+        .unwrap();
     let answer = consumer.offsets_for_times(query, DEADLINE).unwrap();
     let offset = answer.find_partition(&topic, 0).unwrap().offset();
     // Apache Kafka: the first record at or after the time is offset 2.
-    assert_eq!(offset != Offset::Offset(2), deviates(&stack), "answer: {offset:?}");
+    assert_eq!(
+        offset != Offset::Offset(2),
+        deviates(&stack),
+        "answer: {offset:?}"
+    );
 }
 
 /// Deviation 5: CreatePartitions and AlterConfigs are unsupported.
@@ -123,8 +142,12 @@ async fn create_partitions_and_alter_configs_are_refused() {
     let (stack, mut topics) = setup();
     let topic = topics.name("admin");
     topics.create(&topic, 1, &[]).await;
-    let admin: AdminClient<DefaultClientContext> =
-        stack.kafka().client_config("test").unwrap().create().unwrap();
+    let admin: AdminClient<DefaultClientContext> = stack
+        .kafka()
+        .client_config("test")
+        .unwrap()
+        .create()
+        .unwrap();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
 
     let grown = admin
@@ -138,8 +161,16 @@ async fn create_partitions_and_alter_configs_are_refused() {
         )
         .await
         .map(|results| results.into_iter().all(|r| r.is_ok()));
-    assert_eq!(!matches!(grown, Ok(true)), deviates(&stack), "create_partitions: {grown:?}");
-    assert_eq!(!matches!(altered, Ok(true)), deviates(&stack), "alter_configs: {altered:?}");
+    assert_eq!(
+        !matches!(grown, Ok(true)),
+        deviates(&stack),
+        "create_partitions: {grown:?}"
+    );
+    assert_eq!(
+        !matches!(altered, Ok(true)),
+        deviates(&stack),
+        "alter_configs: {altered:?}"
+    );
 }
 
 /// Deviation 6: a group join takes about half the session timeout. This
@@ -189,7 +220,9 @@ async fn closing_after_a_transaction_is_bounded() {
     producer.begin_transaction().unwrap();
     send(&producer, &output, "k", "mapped", None);
     let mut offsets = TopicPartitionList::new();
-    offsets.add_partition_offset(&input, 0, Offset::Offset(1)).unwrap();
+    offsets
+        .add_partition_offset(&input, 0, Offset::Offset(1))
+        .unwrap();
     let group_metadata = consumer.group_metadata().unwrap();
     producer
         .send_offsets_to_transaction(&offsets, &group_metadata, DEADLINE)
@@ -200,8 +233,15 @@ async fn closing_after_a_transaction_is_bounded() {
     let closed = close_with_deadline(consumer, local::CLOSE_TIMEOUT);
     let took = started.elapsed();
     eprintln!("consumer close: closed in time = {closed}, after {took:?}");
-    assert!(took < local::CLOSE_TIMEOUT + Duration::from_secs(2), "close took {took:?}");
-    assert_eq!(committed(&stack, &group, &input), Some(1), "offset committed by the transaction");
+    assert!(
+        took < local::CLOSE_TIMEOUT + Duration::from_secs(2),
+        "close took {took:?}"
+    );
+    assert_eq!(
+        committed(&stack, &group, &input),
+        Some(1),
+        "offset committed by the transaction"
+    );
 }
 
 /// Deviation 8: committing past the end of a partition gives no
@@ -229,7 +269,11 @@ async fn committed_offset_past_the_end_is_not_reset() {
     })
     .await;
     let seen = read_for(&consumer, Duration::from_secs(5)).await;
-    assert_eq!(seen.is_empty(), deviates(&stack), "read after committing 1000: {seen:?}");
+    assert_eq!(
+        seen.is_empty(),
+        deviates(&stack),
+        "read after committing 1000: {seen:?}"
+    );
 }
 
 /// Deviation 9 (of the client): rdkafka has no alter-consumer-group-offsets

@@ -37,7 +37,12 @@ pub fn send(producer: &BaseProducer, topic: &str, key: &str, value: &str, timest
 }
 
 /// A consumer outside any group, reading one partition from `offset`.
-pub fn assigned_consumer(stack: &Stack, topic: &str, partition: i32, offset: Offset) -> StreamConsumer {
+pub fn assigned_consumer(
+    stack: &Stack,
+    topic: &str,
+    partition: i32,
+    offset: Offset,
+) -> StreamConsumer {
     let consumer: StreamConsumer = stack
         .kafka()
         .consumer_config("test", &unique("g"))
@@ -45,21 +50,34 @@ pub fn assigned_consumer(stack: &Stack, topic: &str, partition: i32, offset: Off
         .create()
         .unwrap();
     let mut assignment = TopicPartitionList::new();
-    assignment.add_partition_offset(topic, partition, offset).unwrap();
+    assignment
+        .add_partition_offset(topic, partition, offset)
+        .unwrap();
     consumer.assign(&assignment).unwrap();
     consumer
 }
 
 pub fn group_consumer(stack: &Stack, group: &str) -> StreamConsumer {
-    stack.kafka().consumer_config("test", group).unwrap().create().unwrap()
+    stack
+        .kafka()
+        .consumer_config("test", group)
+        .unwrap()
+        .create()
+        .unwrap()
 }
 
 /// Reads payloads until `done` holds for all read so far; panics after DEADLINE.
-pub async fn read_until(consumer: &StreamConsumer, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+pub async fn read_until(
+    consumer: &StreamConsumer,
+    done: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
     let started = Instant::now();
     let mut payloads = Vec::new();
     while !done(&payloads) {
-        assert!(started.elapsed() < DEADLINE, "gave up after {DEADLINE:?}; read {payloads:?}");
+        assert!(
+            started.elapsed() < DEADLINE,
+            "gave up after {DEADLINE:?}; read {payloads:?}"
+        );
         payloads.extend(next_payload(consumer, Duration::from_millis(200)).await);
     }
     payloads
@@ -77,7 +95,9 @@ pub async fn read_for(consumer: &StreamConsumer, window: Duration) -> Vec<String
 
 async fn next_payload(consumer: &StreamConsumer, wait: Duration) -> Option<String> {
     match tokio::time::timeout(wait, consumer.recv()).await {
-        Ok(Ok(message)) => Some(String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned()),
+        Ok(Ok(message)) => {
+            Some(String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned())
+        }
         Ok(Err(error)) => panic!("consume error: {error}"),
         Err(_) => None,
     }
@@ -85,15 +105,27 @@ async fn next_payload(consumer: &StreamConsumer, wait: Duration) -> Option<Strin
 
 /// Commits `offset` on partition 0 for `group` from a consumer that never joins it.
 pub fn commit_offset(stack: &Stack, group: &str, topic: &str, offset: i64) {
-    let consumer: BaseConsumer = stack.kafka().consumer_config("test", group).unwrap().create().unwrap();
+    let consumer: BaseConsumer = stack
+        .kafka()
+        .consumer_config("test", group)
+        .unwrap()
+        .create()
+        .unwrap();
     let mut offsets = TopicPartitionList::new();
-    offsets.add_partition_offset(topic, 0, Offset::Offset(offset)).unwrap();
+    offsets
+        .add_partition_offset(topic, 0, Offset::Offset(offset))
+        .unwrap();
     consumer.commit(&offsets, CommitMode::Sync).unwrap();
 }
 
 /// The offset `group` has committed on partition 0 of `topic`, if any.
 pub fn committed(stack: &Stack, group: &str, topic: &str) -> Option<i64> {
-    let consumer: BaseConsumer = stack.kafka().consumer_config("test", group).unwrap().create().unwrap();
+    let consumer: BaseConsumer = stack
+        .kafka()
+        .consumer_config("test", group)
+        .unwrap()
+        .create()
+        .unwrap();
     let mut query = TopicPartitionList::new();
     query.add_partition(topic, 0);
     let answer = consumer.committed_offsets(query, DEADLINE).unwrap();
@@ -104,5 +136,8 @@ pub fn committed(stack: &Stack, group: &str, topic: &str) -> Option<i64> {
 }
 
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
