@@ -146,7 +146,10 @@ impl ConfigSource {
 }
 
 #[cfg(test)]
-#[allow(clippy::result_large_err, reason = "figment's Jail closures return its large error")]
+#[allow(
+    clippy::result_large_err,
+    reason = "figment's Jail closures return its large error"
+)]
 mod tests {
     use super::*;
     use figment::Jail;

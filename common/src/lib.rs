@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod error;
+pub mod headers;
 pub mod kafka;
 pub mod postgres;
 pub mod secret;

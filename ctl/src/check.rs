@@ -44,7 +44,10 @@ pub async fn run(deployment: &Deployment, args: &Args) -> anyhow::Result<ExitCod
 fn report(service: &str, target: &str, outcome: &anyhow::Result<String>) -> bool {
     match outcome {
         Ok(detail) => println!("{service:<9} OK    {}", [target, detail].join(" ").trim()),
-        Err(error) => println!("{service:<9} FAIL  {}", [target, &format!("{error:#}")].join(" ").trim()),
+        Err(error) => println!(
+            "{service:<9} FAIL  {}",
+            [target, &format!("{error:#}")].join(" ").trim()
+        ),
     }
     outcome.is_ok()
 }

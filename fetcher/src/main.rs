@@ -1,4 +1,4 @@
-//! The `fetcher` binary: configuration and signals, then [`canonflow_fetcher::run`].
+//! The `canonflow-fetcher` binary: configuration and signals, then [`canonflow_fetcher::run`].
 
 use canonflow_common::startup::{StageArgs, start};
 use clap::Parser;

@@ -6,11 +6,13 @@
 //! [`TestSchema`] clean up after themselves, and [`eventually`] polls with a
 //! deadline instead of sleeping. Nothing here may be used by product code.
 
+mod drain;
 mod poll;
 mod postgres;
 mod stack;
 mod topics;
 
+pub use drain::{DRAIN_SENTINEL_PREFIX, drain, drain_if_exists};
 pub use poll::eventually;
 pub use postgres::TestSchema;
 pub use stack::{BrokerKind, Stack};

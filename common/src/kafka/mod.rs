@@ -7,10 +7,12 @@
 //! offset store, `read_committed`) are the same everywhere. Settings that
 //! exist only to cope with the local broker live in [`local`].
 
+mod admin;
 mod clients;
 mod close;
 mod config;
 
+pub use admin::{AdminError, TopicSpec, ensure_topics, partition_count};
 pub use close::close_with_deadline;
 pub use config::{KafkaConfig, SaslConfig, SaslMechanism, SecurityProtocol, TlsConfig};
 

@@ -141,3 +141,27 @@ pub fn now_ms() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+/// Records in partition 0 of `topic` read from `start` up to a sentinel.
+pub async fn read_count(stack: &Stack, topic: &str, start: Offset) -> usize {
+    let producer = plain_producer(stack, &[]);
+    let sentinel = unique("sentinel");
+    send(&producer, topic, &sentinel, "", None);
+    producer.flush(DEADLINE).unwrap();
+    let consumer = assigned_consumer(stack, topic, 0, start);
+    let started = Instant::now();
+    let mut count = 0;
+    loop {
+        assert!(started.elapsed() < DEADLINE, "no sentinel in {topic}");
+        let Ok(Ok(message)) =
+            tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await
+        else {
+            continue;
+        };
+        match message.key() {
+            Some(key) if key == sentinel.as_bytes() => return count,
+            Some(key) if key.starts_with(b"sentinel-") => {}
+            _ => count += 1,
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! Kafka record header names shared by all stages, so that what the fetcher
+//! writes, the transformer and the CLI read under the same name.
+//!
+//! Header values are UTF-8 text. Provenance headers travel with a record
+//! from stage to stage; error headers are added to dead letters.
+
+/// Source system name, e.g. `hr`.
+pub const SOURCE: &str = "canonflow.source";
+/// Stream within the source, e.g. `workers`.
+pub const STREAM: &str = "canonflow.stream";
+/// When the fetcher received the page (RFC 3339, UTC).
+pub const FETCHED_AT: &str = "canonflow.fetched_at";
+/// The sync run that fetched the record.
+pub const SYNC_RUN: &str = "canonflow.sync_run";
+/// The request that returned the record, without credentials.
+pub const REQUEST_URL: &str = "canonflow.request_url";
+/// 1-based page number within the sync run.
+pub const PAGE: &str = "canonflow.page";
+/// The record's normalized cursor value (JSON), when the stream has one.
+pub const CURSOR: &str = "canonflow.cursor";
+
+/// Dead letters: the stage that rejected the record.
+pub const ERROR_STAGE: &str = "canonflow.error.stage";
+/// Dead letters: `retryable`, `invalid_input` or `fatal`.
+pub const ERROR_CLASS: &str = "canonflow.error.class";
+/// Dead letters: what was wrong, for people.
+pub const ERROR_MESSAGE: &str = "canonflow.error.message";
+/// Dead letters: where in the record (a JSON pointer), if known.
+pub const ERROR_PATH: &str = "canonflow.error.path";
+/// Dead letters: when the record was rejected (RFC 3339, UTC).
+pub const ERROR_TIME: &str = "canonflow.error.time";
+/// Dead letters: where the original came from (`topic/partition/offset`),
+/// or for the fetcher the request URL.
+pub const ERROR_ORIGIN: &str = "canonflow.error.origin";

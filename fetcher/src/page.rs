@@ -1,0 +1,200 @@
+//! One fetched page turned into raw records and, for records that cannot be
+//! keyed or whose cursor cannot be read, dead letters.
+//!
+//! The payload of each raw record is the record's bytes exactly as the
+//! source sent them; provenance goes into headers. A page whose every record
+//! is rejected is not dead-lettered but fails the stream: that is almost
+//! always a configuration error (a wrong primary key or cursor field), and
+//! draining a whole source into the dead-letter topic helps nobody.
+
+use canonflow_common::headers;
+use rdkafka::message::{Header, OwnedHeaders};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::cursor::{self, CursorValue};
+use crate::records::{self, ShapeError};
+use crate::source::{CursorConfig, StreamConfig};
+
+/// Provenance shared by every record of a page.
+#[derive(Debug, Clone)]
+pub struct PageContext<'a> {
+    pub source: &'a str,
+    pub stream: &'a str,
+    pub sync_run: &'a str,
+    pub fetched_at: String,
+    /// Already redacted.
+    pub request_url: String,
+    pub page: u64,
+}
+
+/// A record ready for the raw topic.
+#[derive(Debug)]
+pub struct RawRecord<'a> {
+    pub key: String,
+    pub payload: &'a [u8],
+    pub cursor: Option<CursorValue>,
+}
+
+/// A record that cannot be published as a raw record, and why.
+#[derive(Debug)]
+pub struct Rejected<'a> {
+    pub payload: &'a [u8],
+    pub error: ShapeError,
+}
+
+/// A page's records, split into good and rejected.
+#[derive(Debug, Default)]
+pub struct SplitPage<'a> {
+    pub records: Vec<RawRecord<'a>>,
+    pub rejected: Vec<Rejected<'a>>,
+}
+
+impl SplitPage<'_> {
+    pub fn len(&self) -> usize {
+        self.records.len() + self.rejected.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn max_cursor(&self) -> Option<CursorValue> {
+        self.records.iter().filter_map(|r| r.cursor).max()
+    }
+}
+
+/// Splits the records at the stream's pointer into raw records and rejects.
+pub fn split<'a>(
+    body: &'a RawValue,
+    stream: &StreamConfig,
+    source: &str,
+) -> Result<SplitPage<'a>, ShapeError> {
+    let mut page = SplitPage::default();
+    for raw in records::select(body, &stream.records)? {
+        let payload = raw.get().as_bytes();
+        match key_and_cursor(raw, stream, source) {
+            Ok((key, cursor)) => page.records.push(RawRecord {
+                key,
+                payload,
+                cursor,
+            }),
+            Err(error) => page.rejected.push(Rejected { payload, error }),
+        }
+    }
+    Ok(page)
+}
+
+fn key_and_cursor(
+    raw: &RawValue,
+    stream: &StreamConfig,
+    source: &str,
+) -> Result<(String, Option<CursorValue>), ShapeError> {
+    let value: Value = serde_json::from_str(raw.get()).map_err(|e| ShapeError {
+        pointer: String::new(),
+        problem: format!("record is not valid JSON: {e}"),
+    })?;
+    let key = format!(
+        "{source}/{}/{}",
+        stream.name,
+        records::primary_key(&value, &stream.primary_key)?
+    );
+    let cursor = match &stream.cursor {
+        None => None,
+        Some(config) => Some(read_cursor(&value, config)?),
+    };
+    Ok((key, cursor))
+}
+
+fn read_cursor(record: &Value, config: &CursorConfig) -> Result<CursorValue, ShapeError> {
+    let pointer = records::field_pointer(config.field());
+    let value = record.pointer(&pointer).unwrap_or(&Value::Null);
+    let parsed = match config {
+        CursorConfig::Timestamp { format, zone, .. } => {
+            cursor::parse_timestamp(value, *format, zone.unwrap_or(chrono_tz::UTC))
+        }
+        CursorConfig::Number { .. } => cursor::parse_number(value),
+    };
+    parsed.map_err(|e| ShapeError {
+        pointer,
+        problem: format!("cursor: {e}"),
+    })
+}
+
+/// Provenance headers of a raw record.
+pub fn headers(context: &PageContext<'_>, cursor: Option<CursorValue>) -> OwnedHeaders {
+    let page = context.page.to_string();
+    let mut headers = OwnedHeaders::new_with_capacity(7)
+        .insert(header(headers::SOURCE, context.source))
+        .insert(header(headers::STREAM, context.stream))
+        .insert(header(headers::FETCHED_AT, &context.fetched_at))
+        .insert(header(headers::SYNC_RUN, context.sync_run))
+        .insert(header(headers::REQUEST_URL, &context.request_url))
+        .insert(header(headers::PAGE, &page));
+    if let Some(cursor) = cursor {
+        let json = serde_json::to_string(&cursor).unwrap_or_default();
+        headers = headers.insert(header(headers::CURSOR, &json));
+    }
+    headers
+}
+
+/// Headers of a fetcher dead letter: provenance plus the error.
+pub fn dead_letter_headers(context: &PageContext<'_>, error: &ShapeError) -> OwnedHeaders {
+    let message = error.to_string();
+    headers(context, None)
+        .insert(header(headers::ERROR_STAGE, "fetcher"))
+        .insert(header(headers::ERROR_CLASS, "invalid_input"))
+        .insert(header(headers::ERROR_MESSAGE, &message))
+        .insert(header(headers::ERROR_PATH, &error.pointer))
+        .insert(header(headers::ERROR_TIME, &context.fetched_at))
+        .insert(header(headers::ERROR_ORIGIN, &context.request_url))
+}
+
+fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
+    Header {
+        key,
+        value: Some(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream() -> StreamConfig {
+        crate::source::stream_from_toml(
+            r#"
+            name = "workers"
+            path = "workers"
+            records = "/data"
+            primary_key = ["id"]
+            pagination = { type = "none" }
+            cursor = { type = "timestamp", field = "updatedAt", format = "rfc3339", request = { type = "param", param = "since" } }
+            "#,
+        )
+    }
+
+    #[test]
+    fn good_records_keep_their_bytes_and_bad_ones_say_why() {
+        let body = RawValue::from_string(
+            r#"{"data":[{"id":"W1", "updatedAt":"2024-05-01T10:00:00+02:00"},{"id":"W2","updatedAt":"later"},{"updatedAt":"2024-05-01T08:00:00Z"}]}"#
+                .into(),
+        )
+        .unwrap();
+        let page = split(&body, &stream(), "hr").unwrap();
+        assert_eq!(page.records.len(), 1);
+        assert_eq!(page.records[0].key, "hr/workers/W1");
+        assert_eq!(
+            page.records[0].payload,
+            br#"{"id":"W1", "updatedAt":"2024-05-01T10:00:00+02:00"}"#
+        );
+        let problems: Vec<(&str, bool)> = page
+            .rejected
+            .iter()
+            .map(|r| (r.error.pointer.as_str(), r.error.problem.contains("cursor")))
+            .collect();
+        assert_eq!(problems, [("/updatedAt", true), ("/id", false)]);
+        assert_eq!(page.len(), 3);
+        assert!(page.max_cursor().is_some());
+    }
+}

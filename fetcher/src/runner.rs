@@ -1,0 +1,253 @@
+//! The coordinator: owns partitions as the group assigns them, starts and
+//! stops stream tasks accordingly, and keeps the latest checkpoint of every
+//! stream it has read.
+//!
+//! A partition's streams start only after the coordinator has read that
+//! partition up to a sentinel it wrote itself after taking the partition
+//! over, so each stream resumes from its true latest checkpoint.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use canonflow_common::Shutdown;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::checkpoint::{self, Checkpoint, SENTINEL_PREFIX};
+use crate::http::SourceClient;
+use crate::ownership::GroupEvent;
+use crate::publish::Publisher;
+use crate::settings::FetcherConfig;
+use crate::source::SourceConfig;
+use crate::stream_task::{self, Schedule, StreamDone};
+use crate::sync::StreamContext;
+use crate::{Error, Plumbing};
+
+/// A configured source with its client and stream concurrency limit.
+#[derive(Debug)]
+pub struct SourceRuntime {
+    pub config: Arc<SourceConfig>,
+    pub client: Arc<SourceClient>,
+    pub concurrency: Arc<Semaphore>,
+}
+
+struct OwnedPartition {
+    publisher: Arc<Publisher>,
+    sentinel: String,
+    /// Caught up to the sentinel and streams started.
+    started: bool,
+    tasks: Vec<(Shutdown, JoinHandle<()>)>,
+}
+
+pub struct Coordinator {
+    pub plumbing: Plumbing,
+    pub settings: FetcherConfig,
+    pub sources: Vec<SourceRuntime>,
+    pub partitions: i32,
+    owner: Arc<str>,
+    /// One open transaction at a time across this process's publishers.
+    transaction_turn: Arc<tokio::sync::Mutex<()>>,
+    owned: HashMap<i32, OwnedPartition>,
+    checkpoints: HashMap<String, Checkpoint>,
+    /// Streams of owned, caught-up partitions that have not finished (once mode).
+    pending: HashMap<String, i32>,
+    failed: Vec<String>,
+    done_tx: mpsc::UnboundedSender<StreamDone>,
+    done_rx: mpsc::UnboundedReceiver<StreamDone>,
+}
+
+impl Coordinator {
+    pub fn new(
+        plumbing: Plumbing,
+        settings: FetcherConfig,
+        sources: Vec<SourceRuntime>,
+        partitions: i32,
+    ) -> Self {
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        Self {
+            plumbing,
+            settings,
+            sources,
+            partitions,
+            owner: format!(
+                "{}@{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            )
+            .into(),
+            transaction_turn: Arc::default(),
+            owned: HashMap::new(),
+            checkpoints: HashMap::new(),
+            pending: HashMap::new(),
+            failed: Vec::new(),
+            done_tx,
+            done_rx,
+        }
+    }
+
+    /// Runs until shutdown, a fatal error, or (once mode) every owned stream
+    /// has synced once.
+    pub async fn run(
+        mut self,
+        mut events: mpsc::UnboundedReceiver<GroupEvent>,
+        shutdown: Shutdown,
+    ) -> Result<(), Error> {
+        let result = loop {
+            tokio::select! {
+                () = shutdown.triggered() => break Ok(()),
+                event = events.recv() => match event {
+                    None => break Err(Error::GroupConsumer("the group consumer stopped".into())),
+                    Some(event) => if let Err(e) = self.handle(event).await { break Err(e) },
+                },
+                Some(done) = self.done_rx.recv() => {
+                    self.pending.remove(&done.key);
+                    if let Some(error) = done.error { self.failed.push(format!("{}: {error}", done.key)); }
+                }
+            }
+            let all_started = !self.owned.is_empty() && self.owned.values().all(|p| p.started);
+            if self.settings.once && all_started && self.pending.is_empty() {
+                break match self.failed.is_empty() {
+                    true => Ok(()),
+                    false => Err(Error::StreamsFailed(std::mem::take(&mut self.failed))),
+                };
+            }
+        };
+        let partitions: Vec<i32> = self.owned.keys().copied().collect();
+        self.release(&partitions).await;
+        result
+    }
+
+    async fn handle(&mut self, event: GroupEvent) -> Result<(), Error> {
+        match event {
+            GroupEvent::Assigned(partitions) => {
+                for partition in partitions {
+                    self.take(partition).await?;
+                }
+            }
+            GroupEvent::Revoked(partitions, done) => {
+                self.release(&partitions).await;
+                let _ = done.send(());
+            }
+            GroupEvent::Record {
+                partition,
+                key,
+                value,
+            } => {
+                if let Some(id) = key.strip_prefix(SENTINEL_PREFIX) {
+                    let ours = self.owned.get(&partition).is_some_and(|p| p.sentinel == id);
+                    if ours {
+                        self.start_streams(partition);
+                    }
+                } else {
+                    match serde_json::from_slice::<Checkpoint>(&value) {
+                        Ok(checkpoint) => {
+                            self.checkpoints.insert(key, checkpoint);
+                        }
+                        Err(error) => {
+                            tracing::warn!(%key, %error, "ignoring an unreadable checkpoint record")
+                        }
+                    }
+                }
+            }
+            GroupEvent::Failed(message) => return Err(Error::GroupConsumer(message)),
+        }
+        Ok(())
+    }
+
+    async fn take(&mut self, partition: i32) -> Result<(), Error> {
+        if self.owned.contains_key(&partition) {
+            return Ok(());
+        }
+        let publisher = Publisher::open(
+            &self.plumbing.kafka,
+            &self.plumbing.topics,
+            partition,
+            Arc::clone(&self.transaction_turn),
+        )
+        .await?;
+        let sentinel = uuid::Uuid::new_v4().to_string();
+        publisher.sentinel(&sentinel).await?;
+        tracing::info!(
+            partition,
+            "took over watermarks partition; reading its checkpoints"
+        );
+        self.owned.insert(
+            partition,
+            OwnedPartition {
+                publisher: Arc::new(publisher),
+                sentinel,
+                started: false,
+                tasks: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
+    fn start_streams(&mut self, partition: i32) {
+        let Some(owned) = self.owned.get_mut(&partition) else {
+            return;
+        };
+        if owned.started {
+            return;
+        }
+        owned.started = true;
+        for source in &self.sources {
+            for stream in &source.config.streams {
+                let key = Checkpoint::key(&source.config.name, &stream.name);
+                if checkpoint::partition_for(&key, self.partitions) != partition {
+                    continue;
+                }
+                let ctx = StreamContext {
+                    source: Arc::clone(&source.config),
+                    client: Arc::clone(&source.client),
+                    stream: stream.clone(),
+                    publisher: Arc::clone(&owned.publisher),
+                    owner: Arc::clone(&self.owner),
+                };
+                let schedule = Schedule {
+                    every: if self.settings.once {
+                        None
+                    } else {
+                        stream.every_seconds.map(Duration::from_secs)
+                    },
+                    retry_after: Duration::from_secs(self.settings.retry_failed_after_secs),
+                    once_attempts: self.settings.once_attempts,
+                };
+                let stop = Shutdown::new();
+                let last = self.checkpoints.get(&key).cloned();
+                let task = stream_task::run(
+                    ctx,
+                    last,
+                    schedule,
+                    Arc::clone(&source.concurrency),
+                    stop.clone(),
+                    self.done_tx.clone(),
+                );
+                owned.tasks.push((stop, tokio::spawn(task)));
+                self.pending.insert(key, partition);
+            }
+        }
+        tracing::info!(partition, streams = owned.tasks.len(), "streams started");
+    }
+
+    /// Stops the streams of `partitions` and closes their publishers.
+    async fn release(&mut self, partitions: &[i32]) {
+        for partition in partitions {
+            let Some(owned) = self.owned.remove(partition) else {
+                continue;
+            };
+            for (stop, _) in &owned.tasks {
+                stop.trigger();
+            }
+            for (_, task) in owned.tasks {
+                let _ = task.await;
+            }
+            self.pending.retain(|_, p| p != partition);
+            if let Ok(publisher) = Arc::try_unwrap(owned.publisher) {
+                publisher.close(self.plumbing.kafka.close_timeout());
+            }
+            tracing::info!(partition, "released watermarks partition");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The fetcher's own configuration section, `[fetcher]`.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetcherConfig {
+    /// Directory of source files: every `*.toml` in it is one source.
+    pub sources_dir: PathBuf,
+    /// Consumer group of all fetcher copies (on the watermarks topic).
+    #[serde(default = "default_group_id")]
+    pub group_id: String,
+    /// Sync every stream once, then exit (streams' `every_seconds` is
+    /// ignored). Takes every watermarks partition outside the group: run
+    /// it as the only copy (scripts, tests, the demo, a backfill).
+    #[serde(default)]
+    pub once: bool,
+    /// Partitions of the raw topic when the fetcher creates it.
+    #[serde(default = "default_partitions")]
+    pub raw_partitions: i32,
+    /// Partitions of the watermarks topic when the fetcher creates it: the
+    /// most fetcher copies that can share the work.
+    #[serde(default = "default_partitions")]
+    pub watermarks_partitions: i32,
+    /// After a failed sync (not a fatal one), try again this much later.
+    #[serde(default = "default_retry_after_secs")]
+    pub retry_failed_after_secs: u64,
+    /// In `once` mode, sync attempts per stream before giving up.
+    #[serde(default = "default_once_attempts")]
+    pub once_attempts: u32,
+}
+
+fn default_group_id() -> String {
+    "canonflow-fetcher".to_owned()
+}
+fn default_partitions() -> i32 {
+    6
+}
+fn default_retry_after_secs() -> u64 {
+    30
+}
+fn default_once_attempts() -> u32 {
+    3
+}
