@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout, reason = "a CLI's output is its product")]
 
 mod check;
+mod watermarks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +30,9 @@ pub struct Cli {
 pub enum Command {
     /// Check that Kafka and PostgreSQL answer with the configured settings.
     Check(check::Args),
+    /// Streams' sync positions on the watermarks topic.
+    #[command(subcommand)]
+    Watermarks(watermarks::Command),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -41,5 +45,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     });
     match cli.command {
         Command::Check(args) => check::run(&deployment, &args).await,
+        Command::Watermarks(command) => watermarks::run(&deployment, &command).await,
     }
 }

@@ -84,9 +84,11 @@ pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<(), Error> 
         topics: deployment.topics,
     };
     let sources = load_sources(&settings)?;
+    tracing::debug!(sources = sources.len(), "sources loaded; preparing topics");
     prepare_topics(&plumbing, &settings).await?;
     let watermarks = plumbing.topics.watermarks();
     let partitions = kafka::partition_count(&plumbing.kafka, "fetcher", &watermarks).await?;
+    tracing::debug!(partitions, "topics ready");
     let group = Shutdown::new();
     // A `once` run covers every stream itself rather than waiting for a
     // share that departed copies may still hold until their sessions expire.

@@ -7,6 +7,7 @@
 //! always a configuration error (a wrong primary key or cursor field), and
 //! draining a whole source into the dead-letter topic helps nobody.
 
+use bytes::Bytes;
 use canonflow_common::headers;
 use rdkafka::message::{Header, OwnedHeaders};
 use serde_json::Value;
@@ -18,39 +19,40 @@ use crate::source::{CursorConfig, StreamConfig};
 
 /// Provenance shared by every record of a page.
 #[derive(Debug, Clone)]
-pub struct PageContext<'a> {
-    pub source: &'a str,
-    pub stream: &'a str,
-    pub sync_run: &'a str,
+pub struct PageContext {
+    pub source: String,
+    pub stream: String,
+    pub sync_run: String,
     pub fetched_at: String,
     /// Already redacted.
     pub request_url: String,
     pub page: u64,
 }
 
-/// A record ready for the raw topic.
+/// A record ready for the raw topic. The payload shares the response
+/// body's buffer (no copy).
 #[derive(Debug)]
-pub struct RawRecord<'a> {
+pub struct RawRecord {
     pub key: String,
-    pub payload: &'a [u8],
+    pub payload: Bytes,
     pub cursor: Option<CursorValue>,
 }
 
 /// A record that cannot be published as a raw record, and why.
 #[derive(Debug)]
-pub struct Rejected<'a> {
-    pub payload: &'a [u8],
+pub struct Rejected {
+    pub payload: Bytes,
     pub error: ShapeError,
 }
 
 /// A page's records, split into good and rejected.
 #[derive(Debug, Default)]
-pub struct SplitPage<'a> {
-    pub records: Vec<RawRecord<'a>>,
-    pub rejected: Vec<Rejected<'a>>,
+pub struct SplitPage {
+    pub records: Vec<RawRecord>,
+    pub rejected: Vec<Rejected>,
 }
 
-impl SplitPage<'_> {
+impl SplitPage {
     pub fn len(&self) -> usize {
         self.records.len() + self.rejected.len()
     }
@@ -65,14 +67,16 @@ impl SplitPage<'_> {
 }
 
 /// Splits the records at the stream's pointer into raw records and rejects.
-pub fn split<'a>(
-    body: &'a RawValue,
+/// `body` is parsed from `bytes`, whose buffer the payloads share.
+pub fn split(
+    bytes: &Bytes,
+    body: &RawValue,
     stream: &StreamConfig,
     source: &str,
-) -> Result<SplitPage<'a>, ShapeError> {
+) -> Result<SplitPage, ShapeError> {
     let mut page = SplitPage::default();
     for raw in records::select(body, &stream.records)? {
-        let payload = raw.get().as_bytes();
+        let payload = bytes.slice_ref(raw.get().as_bytes());
         match key_and_cursor(raw, stream, source) {
             Ok((key, cursor)) => page.records.push(RawRecord {
                 key,
@@ -122,13 +126,13 @@ fn read_cursor(record: &Value, config: &CursorConfig) -> Result<CursorValue, Sha
 }
 
 /// Provenance headers of a raw record.
-pub fn headers(context: &PageContext<'_>, cursor: Option<CursorValue>) -> OwnedHeaders {
+pub fn headers(context: &PageContext, cursor: Option<CursorValue>) -> OwnedHeaders {
     let page = context.page.to_string();
     let mut headers = OwnedHeaders::new_with_capacity(7)
-        .insert(header(headers::SOURCE, context.source))
-        .insert(header(headers::STREAM, context.stream))
+        .insert(header(headers::SOURCE, &context.source))
+        .insert(header(headers::STREAM, &context.stream))
         .insert(header(headers::FETCHED_AT, &context.fetched_at))
-        .insert(header(headers::SYNC_RUN, context.sync_run))
+        .insert(header(headers::SYNC_RUN, &context.sync_run))
         .insert(header(headers::REQUEST_URL, &context.request_url))
         .insert(header(headers::PAGE, &page));
     if let Some(cursor) = cursor {
@@ -139,7 +143,7 @@ pub fn headers(context: &PageContext<'_>, cursor: Option<CursorValue>) -> OwnedH
 }
 
 /// Headers of a fetcher dead letter: provenance plus the error.
-pub fn dead_letter_headers(context: &PageContext<'_>, error: &ShapeError) -> OwnedHeaders {
+pub fn dead_letter_headers(context: &PageContext, error: &ShapeError) -> OwnedHeaders {
     let message = error.to_string();
     headers(context, None)
         .insert(header(headers::ERROR_STAGE, "fetcher"))
@@ -176,16 +180,15 @@ mod tests {
 
     #[test]
     fn good_records_keep_their_bytes_and_bad_ones_say_why() {
-        let body = RawValue::from_string(
-            r#"{"data":[{"id":"W1", "updatedAt":"2024-05-01T10:00:00+02:00"},{"id":"W2","updatedAt":"later"},{"updatedAt":"2024-05-01T08:00:00Z"}]}"#
-                .into(),
-        )
-        .unwrap();
-        let page = split(&body, &stream(), "hr").unwrap();
+        let bytes = Bytes::from_static(
+            br#"{"data":[{"id":"W1", "updatedAt":"2024-05-01T10:00:00+02:00"},{"id":"W2","updatedAt":"later"},{"updatedAt":"2024-05-01T08:00:00Z"}]}"#,
+        );
+        let body: &RawValue = serde_json::from_slice(&bytes).unwrap();
+        let page = split(&bytes, body, &stream(), "hr").unwrap();
         assert_eq!(page.records.len(), 1);
         assert_eq!(page.records[0].key, "hr/workers/W1");
         assert_eq!(
-            page.records[0].payload,
+            page.records[0].payload.as_ref(),
             br#"{"id":"W1", "updatedAt":"2024-05-01T10:00:00+02:00"}"#
         );
         let problems: Vec<(&str, bool)> = page

@@ -1,13 +1,14 @@
-//! Publishing a page: its raw records, its dead letters and the stream's
-//! checkpoint, in one Kafka transaction.
+//! Publishing pages: their raw records, their dead letters and the
+//! stream's checkpoint after them, in one Kafka transaction.
 //!
 //! One transactional producer per owned watermarks partition; its
 //! transactional id names the partition, so a copy that takes over a
 //! partition fences the previous owner's producer and aborts its open
-//! transaction. Streams that share a partition take turns per page (the
-//! fetching itself runs concurrently). The checkpoint is sent only after
-//! every raw record of the page was acknowledged, so it can never be
-//! visible without them. When the producer's queue is full, sending waits:
+//! transaction. Transactions of one process take turns (see `turn`); the
+//! fetching itself runs concurrently, and a transaction carries as many
+//! pages as a sync fetched meanwhile (`sync::BatchLimits`). The checkpoint
+//! is sent only after every raw record of the transaction was acknowledged,
+//! so it can never be visible without them. When the producer's queue is full, sending waits:
 //! Kafka's backpressure slows fetching instead of growing memory.
 
 use std::sync::Arc;
@@ -60,7 +61,11 @@ pub struct Outgoing<'a> {
 /// The transactional producer of one watermarks partition.
 pub struct Publisher {
     producer: Arc<FutureProducer>,
-    /// Shared by all publishers of the process: one open transaction at a time.
+    /// Shared by every publisher of the process: one open transaction at a
+    /// time. On the local broker, overlapping transactions of several
+    /// producers have hidden records from "earliest" readers and stalled
+    /// `read_committed` readers (`docs/broker-compat.md`, deviation 10);
+    /// batching pages per transaction keeps the throughput.
     turn: Arc<Mutex<()>>,
     topics: Topics,
     watermarks_partition: i32,
@@ -97,25 +102,37 @@ impl Publisher {
         })
     }
 
-    /// Publishes one page and its checkpoint atomically; returns the last
-    /// raw offset per partition. On error the transaction is aborted.
+    /// Publishes one page and its checkpoint atomically, recording the last
+    /// raw offset per partition in the checkpoint. On error the transaction
+    /// is aborted.
     pub async fn publish(
         &self,
         raw: Vec<Outgoing<'_>>,
         dead_letters: Vec<Outgoing<'_>>,
         checkpoint: &mut Checkpoint,
     ) -> Result<(), PublishError> {
+        self.in_transaction(self.send_page(raw, dead_letters, checkpoint))
+            .await
+    }
+
+    /// Runs `work` (which only sends) inside one transaction, taking this
+    /// process's turn; commits if it succeeds, aborts otherwise.
+    async fn in_transaction(
+        &self,
+        work: impl Future<Output = Result<(), PublishError>>,
+    ) -> Result<(), PublishError> {
         let _turn = self.turn.lock().await;
         blocking(&self.producer, |p| p.begin_transaction()).await?;
-        match self.send_page(raw, dead_letters, checkpoint).await {
-            Ok(()) => match blocking(&self.producer, |p| {
+        let outcome = match work.await {
+            Ok(()) => blocking(&self.producer, |p| {
                 p.commit_transaction(TRANSACTION_TIMEOUT)
             })
             .await
-            {
-                Ok(()) => Ok(()),
-                Err(e) => Err(self.abort(e.into()).await),
-            },
+            .map_err(PublishError::from),
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => Ok(()),
             Err(e) => Err(self.abort(e).await),
         }
     }
@@ -158,11 +175,9 @@ impl Publisher {
             headers: OwnedHeaders::new(),
         };
         let watermarks = self.topics.watermarks();
-        delivered(
-            self.enqueue(&watermarks, &record, Some(self.watermarks_partition))
-                .await?,
-        )
-        .await?;
+        // Not awaited: the commit flushes it, and fails if it failed.
+        self.enqueue(&watermarks, &record, Some(self.watermarks_partition))
+            .await?;
         Ok(())
     }
 
@@ -206,8 +221,6 @@ impl Publisher {
     /// reading it back proves every earlier checkpoint there was read,
     /// without trusting the broker's end offset.
     pub async fn sentinel(&self, id: &str) -> Result<(), PublishError> {
-        let _turn = self.turn.lock().await;
-        blocking(&self.producer, |p| p.begin_transaction()).await?;
         let key = format!("{}{id}", crate::checkpoint::SENTINEL_PREFIX);
         let record = Outgoing {
             key: &key,
@@ -215,24 +228,13 @@ impl Publisher {
             headers: OwnedHeaders::new(),
         };
         let watermarks = self.topics.watermarks();
-        let sent = match self
-            .enqueue(&watermarks, &record, Some(self.watermarks_partition))
-            .await
-        {
-            Ok(delivery) => delivered(delivery).await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        match sent {
-            Ok(()) => match blocking(&self.producer, |p| {
-                p.commit_transaction(TRANSACTION_TIMEOUT)
-            })
-            .await
-            {
-                Ok(()) => Ok(()),
-                Err(e) => Err(self.abort(e.into()).await),
-            },
-            Err(e) => Err(self.abort(e).await),
-        }
+        self.in_transaction(async {
+            let delivery = self
+                .enqueue(&watermarks, &record, Some(self.watermarks_partition))
+                .await?;
+            delivered(delivery).await.map(|_| ())
+        })
+        .await
     }
 
     /// Closes the producer within the Kafka close deadline.

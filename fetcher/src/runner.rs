@@ -203,6 +203,10 @@ impl Coordinator {
                     client: Arc::clone(&source.client),
                     stream: stream.clone(),
                     publisher: Arc::clone(&owned.publisher),
+                    batch: crate::sync::BatchLimits {
+                        records: self.settings.transaction_records.max(1),
+                        max_wait: Duration::from_millis(self.settings.transaction_max_ms),
+                    },
                     owner: Arc::clone(&self.owner),
                 };
                 let schedule = Schedule {

@@ -27,6 +27,12 @@ pub struct FetcherConfig {
     /// After a failed sync (not a fatal one), try again this much later.
     #[serde(default = "default_retry_after_secs")]
     pub retry_failed_after_secs: u64,
+    /// A sync publishes its pages in one transaction per this many records…
+    #[serde(default = "default_transaction_records")]
+    pub transaction_records: usize,
+    /// …or per this many milliseconds of fetching, whichever comes first.
+    #[serde(default = "default_transaction_max_ms")]
+    pub transaction_max_ms: u64,
     /// In `once` mode, sync attempts per stream before giving up.
     #[serde(default = "default_once_attempts")]
     pub once_attempts: u32,
@@ -40,6 +46,12 @@ fn default_partitions() -> i32 {
 }
 fn default_retry_after_secs() -> u64 {
     30
+}
+fn default_transaction_records() -> usize {
+    5_000
+}
+fn default_transaction_max_ms() -> u64 {
+    1_000
 }
 fn default_once_attempts() -> u32 {
     3

@@ -8,6 +8,7 @@
 //! sync with an error, and the next sync resumes from the last checkpoint.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use canonflow_common::{Classify, ErrorClass};
 use chrono::{SecondsFormat, Utc};
@@ -16,7 +17,7 @@ use serde_json::value::RawValue;
 use crate::checkpoint::{Checkpoint, SyncState};
 use crate::cursor::CursorValue;
 use crate::http::{FetchError, SourceClient};
-use crate::page::{self, PageContext};
+use crate::page::{self, PageContext, SplitPage};
 use crate::paginate::{self, PageFacts, PagePosition};
 use crate::publish::{Outgoing, PublishError, Publisher};
 use crate::records::ShapeError;
@@ -77,8 +78,18 @@ pub struct StreamContext {
     pub client: Arc<SourceClient>,
     pub stream: StreamConfig,
     pub publisher: Arc<Publisher>,
+    /// How many records (or how long) one transaction may gather.
+    pub batch: BatchLimits,
     /// This fetcher copy, as written into checkpoints.
     pub owner: Arc<str>,
+}
+
+/// When a sync publishes what it has fetched: after this many records or
+/// this long, whichever comes first, and always after the last page.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    pub records: usize,
+    pub max_wait: Duration,
 }
 
 /// Publishing is retried this many times before the sync fails.
@@ -95,81 +106,91 @@ pub async fn run(
     let mut position = checkpoint.next_page.clone().unwrap_or(PagePosition::First);
     let watermark = watermark_param(ctx.stream.cursor.as_ref(), checkpoint.base);
     let watermark = watermark.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
+    let mut batch: Vec<(PageContext, SplitPage)> = Vec::new();
+    let mut batch_started = Instant::now();
     loop {
-        let url = paginate::request_url(&ctx.source.base_url, &ctx.stream, &position, watermark)
-            .map_err(|cause| SyncError::Url {
-                source_name: ctx.source.name.clone(),
-                stream: ctx.stream.name.clone(),
-                cause,
-            })?;
-        let response = ctx.client.get(&ctx.stream.name, &url).await?;
-        let fetched_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
-        let request_url = ctx.client.redact(&url);
-        let shape_error = |error| SyncError::Shape {
-            source_name: ctx.source.name.clone(),
-            stream: ctx.stream.name.clone(),
-            url: request_url.clone(),
-            error,
-        };
-        let body: &RawValue = serde_json::from_slice(&response.body).map_err(|e| {
-            shape_error(ShapeError {
-                pointer: String::new(),
-                problem: e.to_string(),
-            })
-        })?;
-        let split = page::split(body, &ctx.stream, &ctx.source.name).map_err(shape_error)?;
-        if split.records.is_empty()
-            && let Some(first) = split.rejected.first()
-        {
-            {
-                return Err(SyncError::AllRejected {
-                    source_name: ctx.source.name.clone(),
-                    stream: ctx.stream.name.clone(),
-                    url: request_url,
-                    count: split.rejected.len(),
-                    first: first.error.clone(),
-                });
-            }
-        }
-        let facts = PageFacts {
-            records: split.len(),
-            body,
-            headers: &response.headers,
-        };
-        let next = paginate::next(&ctx.stream, &position, &facts, ctx.client.secret_param());
-        checkpoint.pages += 1;
+        let (context, split, next) = fetch_page(ctx, &position, watermark, &checkpoint).await?;
+        checkpoint.pages = context.page;
         checkpoint.records += split.records.len() as u64;
         checkpoint.max_cursor = checkpoint.max_cursor.max(split.max_cursor());
-        checkpoint.state = if next.is_some() {
-            SyncState::InProgress
-        } else {
-            SyncState::Completed
+        checkpoint.state = match next {
+            Some(_) => SyncState::InProgress,
+            None => SyncState::Completed,
         };
         checkpoint.next_page = next.clone();
         checkpoint.updated_at = Utc::now();
+        batch.push((context, split));
 
-        let context = PageContext {
-            source: &ctx.source.name,
-            stream: &ctx.stream.name,
-            sync_run: &checkpoint.sync_run.clone(),
-            fetched_at,
-            request_url,
-            page: checkpoint.pages,
-        };
-        publish_page(ctx, &context, &split, &mut checkpoint).await?;
-        *last = Some(checkpoint.clone());
-        if !split.rejected.is_empty() {
-            tracing::warn!(
-                source = %ctx.source.name, stream = %ctx.stream.name, url = %context.request_url,
-                rejected = split.rejected.len(), first = %split.rejected[0].error,
-                "records dead-lettered"
-            );
+        let batched: usize = batch.iter().map(|(_, page)| page.len()).sum();
+        let full = batched >= ctx.batch.records || batch_started.elapsed() >= ctx.batch.max_wait;
+        if next.is_none() || full {
+            publish_batch(ctx, &batch, &mut checkpoint).await?;
+            *last = Some(checkpoint.clone());
+            batch.clear();
+            batch_started = Instant::now();
         }
         match next {
             Some(next) => position = next,
             None => return Ok(checkpoint),
         }
     }
+}
+
+/// Fetches and splits the page at `position`; returns it with the position
+/// after it (`None` after the last page).
+async fn fetch_page(
+    ctx: &StreamContext,
+    position: &PagePosition,
+    watermark: Option<(&str, &str)>,
+    checkpoint: &Checkpoint,
+) -> Result<(PageContext, SplitPage, Option<PagePosition>), SyncError> {
+    let url = paginate::request_url(&ctx.source.base_url, &ctx.stream, position, watermark)
+        .map_err(|cause| SyncError::Url {
+            source_name: ctx.source.name.clone(),
+            stream: ctx.stream.name.clone(),
+            cause,
+        })?;
+    let response = ctx.client.get(&ctx.stream.name, &url).await?;
+    let context = PageContext {
+        source: ctx.source.name.clone(),
+        stream: ctx.stream.name.clone(),
+        sync_run: checkpoint.sync_run.clone(),
+        fetched_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        request_url: ctx.client.redact(&url),
+        page: checkpoint.pages + 1,
+    };
+    let shape_error = |error| SyncError::Shape {
+        source_name: ctx.source.name.clone(),
+        stream: ctx.stream.name.clone(),
+        url: context.request_url.clone(),
+        error,
+    };
+    let body: &RawValue = serde_json::from_slice(&response.body).map_err(|e| {
+        shape_error(ShapeError {
+            pointer: String::new(),
+            problem: e.to_string(),
+        })
+    })?;
+    let split =
+        page::split(&response.body, body, &ctx.stream, &ctx.source.name).map_err(shape_error)?;
+    if split.records.is_empty()
+        && let Some(first) = split.rejected.first()
+    {
+        return Err(SyncError::AllRejected {
+            source_name: ctx.source.name.clone(),
+            stream: ctx.stream.name.clone(),
+            url: context.request_url,
+            count: split.rejected.len(),
+            first: first.error.clone(),
+        });
+    }
+    let facts = PageFacts {
+        records: split.len(),
+        body,
+        headers: &response.headers,
+    };
+    let next = paginate::next(&ctx.stream, position, &facts, ctx.client.secret_param());
+    Ok((context, split, next))
 }
 
 fn start_or_resume(ctx: &StreamContext, last: Option<&Checkpoint>) -> Checkpoint {
@@ -243,50 +264,54 @@ fn watermark_param(
     })
 }
 
-async fn publish_page(
+/// Publishes the pages of `batch` and the checkpoint after them in one
+/// transaction, retrying retryable failures a few times.
+async fn publish_batch(
     ctx: &StreamContext,
-    context: &PageContext<'_>,
-    split: &page::SplitPage<'_>,
+    batch: &[(PageContext, SplitPage)],
     checkpoint: &mut Checkpoint,
 ) -> Result<(), SyncError> {
+    let dead_key = format!("{}/{}/", ctx.source.name, ctx.stream.name);
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let raw = split
-            .records
-            .iter()
-            .map(|r| Outgoing {
+        let mut raw = Vec::new();
+        let mut dead = Vec::new();
+        for (context, page) in batch {
+            raw.extend(page.records.iter().map(|r| Outgoing {
                 key: &r.key,
-                payload: r.payload,
+                payload: &r.payload,
                 headers: page::headers(context, r.cursor),
-            })
-            .collect();
-        let dead_key = format!("{}/{}/", context.source, context.stream);
-        let dead = split
-            .rejected
-            .iter()
-            .map(|r| Outgoing {
+            }));
+            dead.extend(page.rejected.iter().map(|r| Outgoing {
                 key: &dead_key,
-                payload: r.payload,
+                payload: &r.payload,
                 headers: page::dead_letter_headers(context, &r.error),
-            })
-            .collect();
+            }));
+        }
         match ctx.publisher.publish(raw, dead, checkpoint).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => break,
             Err(cause) if cause.class() == ErrorClass::Retryable && attempt < PUBLISH_ATTEMPTS => {
-                tracing::warn!(source = %context.source, stream = %context.stream, error = %cause, attempt, "publishing the page failed; retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)))
-                    .await;
+                tracing::warn!(source = %ctx.source.name, stream = %ctx.stream.name, error = %cause, attempt, "publishing failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
             }
             Err(cause) => {
                 return Err(SyncError::Publish {
-                    source_name: context.source.to_owned(),
-                    stream: context.stream.to_owned(),
+                    source_name: ctx.source.name.clone(),
+                    stream: ctx.stream.name.clone(),
                     cause,
                 });
             }
         }
     }
+    for (context, page) in batch.iter().filter(|(_, page)| !page.rejected.is_empty()) {
+        tracing::warn!(
+            source = %context.source, stream = %context.stream, url = %context.request_url,
+            rejected = page.rejected.len(), first = %page.rejected[0].error,
+            "records dead-lettered"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

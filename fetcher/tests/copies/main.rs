@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use canonflow_fetcher::checkpoint::Checkpoint;
 use canonflow_testkit::eventually;
-use rdkafka::Message;
 use support::*;
 
 fn spawn(config: &std::path::Path, log: &std::path::Path) -> Child {
@@ -25,16 +24,6 @@ fn spawn(config: &std::path::Path, log: &std::path::Path) -> Child {
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap()
-}
-
-/// Every checkpoint written so far, in partition order.
-async fn checkpoints(harness: &Harness) -> Vec<Checkpoint> {
-    canonflow_testkit::drain_if_exists(&harness.stack, &harness.topics.watermarks(), DEADLINE)
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|m| serde_json::from_slice(m.payload().unwrap_or_default()).ok())
-        .collect()
 }
 
 /// Streams each owner wrote checkpoints for.
@@ -65,7 +54,7 @@ async fn two_copies_share_the_streams_and_a_survivor_takes_over() {
 
     let all_streams = 9;
     let shared = eventually(Duration::from_secs(90), "both copies fetching", || async {
-        let owners = streams_by_owner(&checkpoints(&harness).await);
+        let owners = streams_by_owner(&harness.all_checkpoints().await);
         let streams: BTreeSet<&String> = owners.values().flatten().collect();
         (owners.len() == 2 && streams.len() == all_streams).then_some(owners)
     })
@@ -79,12 +68,12 @@ async fn two_copies_share_the_streams_and_a_survivor_takes_over() {
 
     a.kill().unwrap(); // SIGKILL: no goodbye to the group
     a.wait().unwrap();
-    let marker = checkpoints(&harness).await.len();
+    let marker = harness.all_checkpoints().await.len();
     eventually(
         Duration::from_secs(90),
         "the survivor fetching the dead copy's streams",
         || async {
-            let after = checkpoints(&harness).await.split_off(marker);
+            let after = harness.all_checkpoints().await.split_off(marker);
             let taken: BTreeSet<String> = after
                 .iter()
                 .filter(|c| c.owner != a_owner)
@@ -101,7 +90,7 @@ async fn two_copies_share_the_streams_and_a_survivor_takes_over() {
     // by another, it never continues.
     let mut finished: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut current: BTreeMap<String, String> = BTreeMap::new();
-    for c in checkpoints(&harness).await {
+    for c in harness.all_checkpoints().await {
         let stream = format!("{}/{}", c.source, c.stream);
         assert!(
             !finished

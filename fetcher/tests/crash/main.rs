@@ -12,22 +12,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use canonflow_demo_source::{Fault, FaultKind};
-use canonflow_fetcher::checkpoint::Checkpoint;
 use canonflow_testkit::eventually;
 use rdkafka::Message;
 use support::*;
 
 const KILLS: usize = 20;
-
-/// Every checkpoint written so far.
-async fn checkpoints(harness: &Harness) -> Vec<Checkpoint> {
-    canonflow_testkit::drain_if_exists(&harness.stack, &harness.topics.watermarks(), DEADLINE)
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|m| serde_json::from_slice(m.payload().unwrap_or_default()).ok())
-        .collect()
-}
 
 #[tokio::test]
 async fn killed_at_random_the_fetcher_loses_nothing_and_overstates_nothing() {
@@ -42,7 +31,12 @@ async fn killed_at_random_the_fetcher_loses_nothing_and_overstates_nothing() {
     let config = harness.dir.path().join("fetcher.toml");
     // `once` runs take every partition at once: no waiting for a departed
     // copy's group session to expire (group takeover is the `copies` test).
-    std::fs::write(&config, harness.config_toml(true)).unwrap();
+    // A transaction per page, so that there are many checkpoints to kill between.
+    std::fs::write(
+        &config,
+        harness.config_toml_with(true, "transaction_records = 1"),
+    )
+    .unwrap();
     let log = harness.dir.path().join("fetcher.log");
     let seed = std::env::var("CANONFLOW_CHAOS_SEED")
         .ok()
@@ -73,7 +67,8 @@ async fn killed_at_random_the_fetcher_loses_nothing_and_overstates_nothing() {
             Duration::from_secs(60),
             "the new fetcher process writing a checkpoint",
             || async {
-                checkpoints(&harness)
+                harness
+                    .all_checkpoints()
                     .await
                     .iter()
                     .any(|c| c.owner.starts_with(&owner))
@@ -128,7 +123,7 @@ async fn killed_at_random_the_fetcher_loses_nothing_and_overstates_nothing() {
         }
     }
     if !lost.is_empty() {
-        for c in checkpoints(&harness).await {
+        for c in harness.all_checkpoints().await {
             {
                 eprintln!(
                     "{}/{} run {} {:?} base {:?} max {:?} pages {} records {} owner {} next {:?}",
@@ -153,7 +148,7 @@ async fn killed_at_random_the_fetcher_loses_nothing_and_overstates_nothing() {
     let mut owners = BTreeSet::new();
     let mut run_owners: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut verified = 0;
-    for checkpoint in checkpoints(&harness).await {
+    for checkpoint in harness.all_checkpoints().await {
         run_owners
             .entry(checkpoint.sync_run.clone())
             .or_default()

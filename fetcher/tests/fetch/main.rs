@@ -222,3 +222,78 @@ async fn wrong_credentials_fail_clearly() {
     );
     assert!(!error.contains("wrong"), "the secret leaked into: {error}");
 }
+
+/// An OAuth2 token that expires mid-sync is refreshed once the source
+/// answers 401, and the sync completes.
+#[tokio::test]
+async fn an_expired_oauth2_token_is_refreshed_mid_sync() {
+    let config = canonflow_demo_source::DemoConfig {
+        token_ttl: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
+    let harness = Harness::start_with(config, |name, text| match name {
+        // Use each token until the source rejects it.
+        "hr.toml" => text.replace(
+            "client_id = \"canonflow\"",
+            "client_id = \"canonflow\"\nrefresh_before_secs = 0",
+        ),
+        _ => String::new(),
+    })
+    .await;
+    harness
+        .demo
+        .set_fault(Fault::new(FaultKind::Slow { delay_ms: 250 }).on("/hr/v1/workers"));
+    harness.fetch_once().await.unwrap();
+    let workers = harness
+        .raw()
+        .await
+        .iter()
+        .filter(|m| split_key(m).0 == "hr/workers")
+        .count();
+    assert_eq!(
+        workers,
+        harness.demo.snapshot().stream("hr/workers").unwrap().total
+    );
+    let stats = harness.demo.stats();
+    assert!(
+        stats.count("/hr/v1/workers", 401) > 0,
+        "no token expired mid-sync: {stats:?}"
+    );
+    assert!(
+        stats.count("/hr/oauth/token", 200) > 1,
+        "the token was never refreshed: {stats:?}"
+    );
+}
+
+/// Requests that time out are retried; an API key sent as a query
+/// parameter works and never shows in record headers.
+#[tokio::test]
+async fn timeouts_are_retried_and_query_keys_stay_secret() {
+    let harness = Harness::start(|name, text| match name {
+        "ops.toml" => text
+            .replace("in = \"header\"", "in = \"query\"")
+            .replace("name = \"X-API-Key\"", "name = \"api_key\"")
+            .replace(
+                "[[streams]]",
+                "[limits]\nrequest_timeout_ms = 300\nretry_initial_delay_ms = 10\n\n[[streams]]",
+            ),
+        _ => String::new(),
+    })
+    .await;
+    harness.demo.set_fault(
+        Fault::new(FaultKind::Slow { delay_ms: 2_000 })
+            .on("/ops")
+            .times(2),
+    );
+    harness.fetch_once().await.unwrap();
+    let raw = harness.raw().await;
+    assert_eq!(
+        raw.len(),
+        harness.demo.snapshot().stream("ops/tickets").unwrap().total
+    );
+    let key = canonflow_demo_source::DemoConfig::default().ops_api_key;
+    for message in &raw {
+        let url = header(message, headers::REQUEST_URL).unwrap();
+        assert!(!url.contains(&key), "the API key leaked into {url}");
+    }
+}

@@ -40,6 +40,14 @@ impl Harness {
     }
 
     pub async fn start_with(config: DemoConfig, edit: impl Fn(&str, String) -> String) -> Self {
+        // The fetcher's logs, shown for failing tests (RUST_LOG to change).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info".into()),
+            )
+            .with_test_writer()
+            .try_init();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let demo = DemoSource::start(listener, config.clone()).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -85,6 +93,11 @@ impl Harness {
 
     /// The deployment configuration of the fetcher under test.
     pub fn config_toml(&self, once: bool) -> String {
+        self.config_toml_with(once, "")
+    }
+
+    /// Like `config_toml`, with further `[fetcher]` lines.
+    pub fn config_toml_with(&self, once: bool, fetcher: &str) -> String {
         format!(
             r#"
             [kafka]
@@ -101,6 +114,7 @@ impl Harness {
             raw_partitions = 3
             watermarks_partitions = 3
             once_attempts = 1
+            {fetcher}
             "#,
             self.stack.bootstrap_servers,
             canonflow_common::kafka::local::SESSION_TIMEOUT_MS,
@@ -124,15 +138,23 @@ impl Harness {
         drain(&self.stack, &self.topics.raw(), DEADLINE).await
     }
 
+    /// Every checkpoint written so far, in partition order (none before the
+    /// fetcher has created its topics).
+    pub async fn all_checkpoints(&self) -> Vec<Checkpoint> {
+        canonflow_testkit::drain_if_exists(&self.stack, &self.topics.watermarks(), DEADLINE)
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|m| serde_json::from_slice(m.payload().unwrap_or_default()).ok())
+            .collect()
+    }
+
     /// The latest checkpoint of every stream.
     pub async fn checkpoints(&self) -> BTreeMap<String, Checkpoint> {
-        drain(&self.stack, &self.topics.watermarks(), DEADLINE)
+        self.all_checkpoints()
             .await
-            .iter()
-            .filter_map(|m| {
-                let key = String::from_utf8(m.key()?.to_vec()).ok()?;
-                Some((key, serde_json::from_slice(m.payload()?).ok()?))
-            })
+            .into_iter()
+            .map(|c| (Checkpoint::key(&c.source, &c.stream), c))
             .collect()
     }
 }

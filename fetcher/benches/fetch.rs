@@ -1,0 +1,187 @@
+//! Fetcher throughput against the physical limit measured in the same run.
+//!
+//! The demo source serves a scaled data set in-process. The limit is a bare
+//! loop over the same pages: HTTP GET, JSON check, next page — no records,
+//! keys, Kafka or checkpoints. The fetcher itself runs as a separate release
+//! process (`once` mode) on the local broker, so its peak RSS is its own.
+//!
+//! Run: `scripts/bench-fetcher` (or `cargo bench -p canonflow-fetcher --bench
+//! fetch` with the stack up). `CANONFLOW_BENCH_SCALE` sets the data size;
+//! `CANONFLOW_BENCH_FETCHER` adds `[fetcher]` settings, `;`-separated, e.g.
+//! `transaction_records=20000;transaction_max_ms=3000`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    reason = "a benchmark's output is its product"
+)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use canonflow_demo_source::{DemoConfig, DemoSource};
+use canonflow_fetcher::http::SourceClient;
+use canonflow_fetcher::paginate::{self, PageFacts, PagePosition};
+use canonflow_fetcher::{records, source};
+use serde_json::value::RawValue;
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(bench());
+}
+
+async fn bench() {
+    let scale: usize = std::env::var("CANONFLOW_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = DemoConfig {
+        scale,
+        ..DemoConfig::default()
+    };
+    let demo = DemoSource::start(listener, config.clone()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sources_dir = write_sources(dir.path(), &demo.base_url(), &config);
+    let sources = source::load_dir(&sources_dir).unwrap();
+    let total: usize = demo.snapshot().streams.values().map(|s| s.total).sum();
+
+    // The limit: walk every stream's pages with nothing else to do.
+    let started = Instant::now();
+    let mut bare_records = 0;
+    for source in &sources {
+        let client = SourceClient::new(source).unwrap();
+        for stream in &source.streams {
+            bare_records += walk(source, &client, stream).await;
+        }
+    }
+    let bare = started.elapsed();
+
+    // The fetcher, as its own process, on the local broker.
+    let stack = canonflow_testkit::Stack::from_env();
+    let prefix = canonflow_testkit::unique("bench");
+    let config_file = dir.path().join("fetcher.toml");
+    std::fs::write(
+        &config_file,
+        format!(
+            "[kafka]\nbootstrap_servers = \"{}\"\nsession_timeout_ms = 6000\n[topics]\nprefix = \"{prefix}\"\n\
+             [fetcher]\nsources_dir = {:?}\nonce = true\n{}",
+            stack.bootstrap_servers,
+            sources_dir,
+            std::env::var("CANONFLOW_BENCH_FETCHER").unwrap_or_default().replace(';', "\n")
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_canonflow-fetcher"))
+        .arg("--config")
+        .arg(&config_file)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let mut peak_kib = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        peak_kib = peak_kib.max(rss_kib(child.id()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let fetcher = started.elapsed();
+    assert!(status.success(), "the fetcher failed: {status}");
+
+    let rate = |n: usize, t: Duration| n as f64 / t.as_secs_f64();
+    println!(
+        "fetcher benchmark — demo source scale {scale}: {total} records in {} streams",
+        sources.iter().map(|s| s.streams.len()).sum::<usize>()
+    );
+    println!(
+        "{:<44} {:>10} {:>9} {:>12}",
+        "", "records", "seconds", "records/s"
+    );
+    println!(
+        "{:<44} {:>10} {:>9.2} {:>12.0}",
+        "limit: bare HTTP loop over the same pages",
+        bare_records,
+        bare.as_secs_f64(),
+        rate(bare_records, bare)
+    );
+    println!(
+        "{:<44} {:>10} {:>9.2} {:>12.0}",
+        "fetcher (once, incl. start-up and Kafka)",
+        total,
+        fetcher.as_secs_f64(),
+        rate(total, fetcher)
+    );
+    println!(
+        "fetcher / limit: {:.0} %   fetcher peak RSS: {} MiB",
+        100.0 * rate(total, fetcher) / rate(bare_records, bare),
+        peak_kib / 1024
+    );
+}
+
+/// Every page of one stream, as cheaply as possible; returns the records seen.
+async fn walk(
+    source: &source::SourceConfig,
+    client: &SourceClient,
+    stream: &source::StreamConfig,
+) -> usize {
+    let mut position = PagePosition::First;
+    let mut seen = 0;
+    loop {
+        let url = paginate::request_url(&source.base_url, stream, &position, None).unwrap();
+        let response = client.get(&stream.name, &url).await.unwrap();
+        let body: &RawValue = serde_json::from_slice(&response.body).unwrap();
+        let count = records::select(body, &stream.records).unwrap().len();
+        seen += count;
+        let facts = PageFacts {
+            records: count,
+            body,
+            headers: &response.headers,
+        };
+        match paginate::next(stream, &position, &facts, client.secret_param()) {
+            Some(next) => position = next,
+            None => return seen,
+        }
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The shipped demo source files, aimed at this run's demo source.
+fn write_sources(dir: &Path, base_url: &str, config: &DemoConfig) -> std::path::PathBuf {
+    let secrets = [
+        ("DEMO_HR_CLIENT_SECRET", &config.hr_client_secret),
+        ("DEMO_FINANCE_PASSWORD", &config.finance_password),
+        ("DEMO_OPS_API_KEY", &config.ops_api_key),
+        ("DEMO_ASSETS_TOKEN", &config.assets_bearer_token),
+    ];
+    let out = dir.join("sources");
+    std::fs::create_dir_all(&out).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sources");
+    for entry in std::fs::read_dir(shipped).unwrap() {
+        let path = entry.unwrap().path();
+        let mut text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("http://127.0.0.1:18080", base_url);
+        // Large pages and no client-side rate limit: measure the pipeline.
+        text = text.replace("requests_per_second = 200", "");
+        for (var, value) in secrets {
+            let file = dir.join(var);
+            std::fs::write(&file, value).unwrap();
+            text = text.replace(
+                &format!("{{ env = \"{var}\" }}"),
+                &format!("{{ file = {file:?} }}"),
+            );
+        }
+        std::fs::write(out.join(path.file_name().unwrap()), text).unwrap();
+    }
+    out
+}
