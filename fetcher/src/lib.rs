@@ -4,7 +4,7 @@
 //! The chain, one module each: `source` (configuration files) → `http`
 //! (auth, rate limit, retries, breaker) → `paginate` (which page next) →
 //! `records`/`page` (exact record bytes, keys, cursors) → `publish` (one
-//! Kafka transaction per page) → `checkpoint` (the watermarks topic).
+//! Kafka transaction per batch of pages) → `checkpoint` (the watermarks topic).
 //! `ownership` and `runner` decide, through the consumer group on the
 //! watermarks topic, which copy fetches which stream; `stream_task`
 //! schedules each one. Nothing here commits a consumer offset: the
