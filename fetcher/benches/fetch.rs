@@ -76,7 +76,10 @@ async fn bench() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_canonflow-fetcher"))
         .arg("--config")
         .arg(&config_file)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .spawn()
         .unwrap();
     let mut peak_kib = 0;

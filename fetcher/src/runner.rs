@@ -120,11 +120,7 @@ impl Coordinator {
 
     async fn handle(&mut self, event: GroupEvent) -> Result<(), Error> {
         match event {
-            GroupEvent::Assigned(partitions) => {
-                for partition in partitions {
-                    self.take(partition).await?;
-                }
-            }
+            GroupEvent::Assigned(partitions) => self.take(partitions).await?,
             GroupEvent::Revoked(partitions, done) => {
                 self.release(&partitions).await;
                 let _ = done.send(());
@@ -155,32 +151,36 @@ impl Coordinator {
         Ok(())
     }
 
-    async fn take(&mut self, partition: i32) -> Result<(), Error> {
-        if self.owned.contains_key(&partition) {
-            return Ok(());
-        }
-        let publisher = Publisher::open(
-            &self.plumbing.kafka,
-            &self.plumbing.topics,
-            partition,
-            Arc::clone(&self.transaction_turn),
+    /// Opens a publisher for each new partition (at once: initializing
+    /// transactions is a broker round trip each) and writes its sentinel.
+    async fn take(&mut self, partitions: Vec<i32>) -> Result<(), Error> {
+        let new: Vec<i32> = partitions
+            .into_iter()
+            .filter(|p| !self.owned.contains_key(p))
+            .collect();
+        let (kafka, topics) = (&self.plumbing.kafka, &self.plumbing.topics);
+        let publishers = futures::future::try_join_all(
+            new.iter()
+                .map(|&p| Publisher::open(kafka, topics, p, Arc::clone(&self.transaction_turn))),
         )
         .await?;
-        let sentinel = uuid::Uuid::new_v4().to_string();
-        publisher.sentinel(&sentinel).await?;
-        tracing::info!(
-            partition,
-            "took over watermarks partition; reading its checkpoints"
-        );
-        self.owned.insert(
-            partition,
-            OwnedPartition {
-                publisher: Arc::new(publisher),
-                sentinel,
-                started: false,
-                tasks: Vec::new(),
-            },
-        );
+        for (partition, publisher) in new.into_iter().zip(publishers) {
+            let sentinel = uuid::Uuid::new_v4().to_string();
+            publisher.sentinel(&sentinel).await?;
+            tracing::info!(
+                partition,
+                "took over watermarks partition; reading its checkpoints"
+            );
+            self.owned.insert(
+                partition,
+                OwnedPartition {
+                    publisher: Arc::new(publisher),
+                    sentinel,
+                    started: false,
+                    tasks: Vec::new(),
+                },
+            );
+        }
         Ok(())
     }
 
