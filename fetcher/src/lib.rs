@@ -105,7 +105,8 @@ pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<(), Error> 
     )
     .map_err(|e| Error::GroupConsumer(e.to_string()))?;
     tracing::info!(sources = sources.len(), partitions, group = %settings.group_id, "fetcher started");
-    let result = runner::Coordinator::new(plumbing, settings, sources, partitions)
+    let sentinels = publish::Sentinels::new(&plumbing.kafka, &plumbing.topics)?;
+    let result = runner::Coordinator::new(plumbing, settings, sources, partitions, sentinels)
         .run(events, shutdown)
         .await;
     group.trigger();

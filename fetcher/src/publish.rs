@@ -217,26 +217,6 @@ impl Publisher {
         cause
     }
 
-    /// Writes a start-up sentinel to this publisher's watermarks partition;
-    /// reading it back proves every earlier checkpoint there was read,
-    /// without trusting the broker's end offset.
-    pub async fn sentinel(&self, id: &str) -> Result<(), PublishError> {
-        let key = format!("{}{id}", crate::checkpoint::SENTINEL_PREFIX);
-        let record = Outgoing {
-            key: &key,
-            payload: b"{}",
-            headers: OwnedHeaders::new(),
-        };
-        let watermarks = self.topics.watermarks();
-        self.in_transaction(async {
-            let delivery = self
-                .enqueue(&watermarks, &record, Some(self.watermarks_partition))
-                .await?;
-            delivered(delivery).await.map(|_| ())
-        })
-        .await
-    }
-
     /// Closes the producer within the Kafka close deadline.
     pub fn close(self, deadline: Duration) {
         canonflow_common::kafka::close_with_deadline(self.producer, deadline);
@@ -260,4 +240,46 @@ where
     tokio::task::spawn_blocking(move || call(&producer))
         .await
         .unwrap_or_else(|_| Err(KafkaError::Canceled))
+}
+
+/// Writes start-up sentinels: plain (non-transactional) records on a
+/// watermarks partition. Reading one back proves every earlier checkpoint
+/// there was read, without trusting the broker's end offset. Plain, not
+/// transactional: the local broker can keep the latest transaction of a
+/// partition from `read_committed` readers until a later write lands
+/// (`docs/broker-compat.md`, deviation 11), and the sentinel is that write.
+pub struct Sentinels {
+    producer: FutureProducer,
+    topic: String,
+}
+
+impl std::fmt::Debug for Sentinels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sentinels")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sentinels {
+    pub fn new(kafka: &KafkaConfig, topics: &Topics) -> Result<Self, PublishError> {
+        Ok(Self {
+            producer: kafka.producer_config("fetcher")?.create()?,
+            topic: topics.watermarks(),
+        })
+    }
+
+    /// Writes sentinel `id` to `partition` and waits until it is stored.
+    pub async fn write(&self, partition: i32, id: &str) -> Result<(), PublishError> {
+        let key = format!("{}{id}", crate::checkpoint::SENTINEL_PREFIX);
+        let record = FutureRecord::to(&self.topic)
+            .key(&key)
+            .payload(&b"{}"[..])
+            .partition(partition);
+        self.producer
+            .send(record, TRANSACTION_TIMEOUT)
+            .await
+            .map(|_| ())
+            .map_err(|(error, _)| error.into())
+    }
 }

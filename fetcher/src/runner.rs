@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use crate::checkpoint::{self, Checkpoint, SENTINEL_PREFIX};
 use crate::http::SourceClient;
 use crate::ownership::GroupEvent;
-use crate::publish::Publisher;
+use crate::publish::{Publisher, Sentinels};
 use crate::settings::FetcherConfig;
 use crate::source::SourceConfig;
 use crate::stream_task::{self, Schedule, StreamDone};
@@ -48,6 +48,7 @@ pub struct Coordinator {
     owner: Arc<str>,
     /// One open transaction at a time across this process's publishers.
     transaction_turn: Arc<tokio::sync::Mutex<()>>,
+    sentinels: Sentinels,
     owned: HashMap<i32, OwnedPartition>,
     checkpoints: HashMap<String, Checkpoint>,
     /// Streams of owned, caught-up partitions that have not finished (once mode).
@@ -63,6 +64,7 @@ impl Coordinator {
         settings: FetcherConfig,
         sources: Vec<SourceRuntime>,
         partitions: i32,
+        sentinels: Sentinels,
     ) -> Self {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         Self {
@@ -77,6 +79,7 @@ impl Coordinator {
             )
             .into(),
             transaction_turn: Arc::default(),
+            sentinels,
             owned: HashMap::new(),
             checkpoints: HashMap::new(),
             pending: HashMap::new(),
@@ -166,7 +169,7 @@ impl Coordinator {
         .await?;
         for (partition, publisher) in new.into_iter().zip(publishers) {
             let sentinel = uuid::Uuid::new_v4().to_string();
-            publisher.sentinel(&sentinel).await?;
+            self.sentinels.write(partition, &sentinel).await?;
             tracing::info!(
                 partition,
                 "took over watermarks partition; reading its checkpoints"

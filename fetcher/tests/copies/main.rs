@@ -51,6 +51,7 @@ async fn two_copies_share_the_streams_and_a_survivor_takes_over() {
     std::fs::write(&config, harness.config_toml(false)).unwrap();
     let mut a = spawn(&config, &harness.dir.path().join("a.log"));
     let mut b = spawn(&config, &harness.dir.path().join("b.log"));
+    let (reap_a, reap_b) = (KillOnDrop(vec![a.id()]), KillOnDrop(vec![b.id()]));
 
     let all_streams = 9;
     let shared = eventually(Duration::from_secs(90), "both copies fetching", || async {
@@ -66,7 +67,7 @@ async fn two_copies_share_the_streams_and_a_survivor_takes_over() {
         .clone();
     let a_streams = shared[&a_owner].clone();
 
-    a.kill().unwrap(); // SIGKILL: no goodbye to the group
+    drop(reap_a); // SIGKILL: no goodbye to the group
     a.wait().unwrap();
     let marker = harness.all_checkpoints().await.len();
     eventually(
@@ -83,7 +84,7 @@ async fn two_copies_share_the_streams_and_a_survivor_takes_over() {
         },
     )
     .await;
-    b.kill().unwrap();
+    drop(reap_b);
     b.wait().unwrap();
 
     // Never two sync runs of one stream interleaved: once a run is followed

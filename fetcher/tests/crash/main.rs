@@ -60,6 +60,7 @@ async fn killed_at_random_the_fetcher_loses_nothing_and_overstates_nothing() {
             )
             .spawn()
             .unwrap();
+        let reaper = KillOnDrop(vec![child.id()]);
         // Wait until this process is fetching (it wrote a checkpoint), then
         // kill it at a random point: mostly mid-page or mid-transaction.
         let owner = format!("{}@", child.id());
@@ -77,8 +78,7 @@ async fn killed_at_random_the_fetcher_loses_nothing_and_overstates_nothing() {
         )
         .await;
         tokio::time::sleep(Duration::from_millis(rng.u64(0..1_500))).await;
-        // SIGKILL; a process that already finished its run has nothing to kill.
-        let _ = child.kill();
+        drop(reaper); // SIGKILL (a no-op if the run already finished)
         child.wait().unwrap();
     }
     harness.demo.set_fault(Fault::none());
