@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use canonflow_common::Shutdown;
 use tokio::sync::{Semaphore, mpsc};
@@ -24,6 +24,9 @@ use crate::stream_task::{self, Schedule, StreamDone};
 use crate::sync::StreamContext;
 use crate::{Error, Plumbing};
 
+/// How long a newly owned partition may take to be read up to its sentinel.
+const CATCH_UP_DEADLINE: Duration = Duration::from_secs(30);
+
 /// A configured source with its client and stream concurrency limit.
 #[derive(Debug)]
 pub struct SourceRuntime {
@@ -37,6 +40,7 @@ struct OwnedPartition {
     sentinel: String,
     /// Caught up to the sentinel and streams started.
     started: bool,
+    taken_at: Instant,
     tasks: Vec<(Shutdown, JoinHandle<()>)>,
 }
 
@@ -107,6 +111,7 @@ impl Coordinator {
                     self.pending.remove(&done.key);
                     if let Some(error) = done.error { self.failed.push(format!("{}: {error}", done.key)); }
                 }
+                () = tokio::time::sleep(Duration::from_secs(1)) => self.start_overdue(),
             }
             let all_started = !self.owned.is_empty() && self.owned.values().all(|p| p.started);
             if self.settings.once && all_started && self.pending.is_empty() {
@@ -180,11 +185,35 @@ impl Coordinator {
                     publisher: Arc::new(publisher),
                     sentinel,
                     started: false,
+                    taken_at: Instant::now(),
                     tasks: Vec::new(),
                 },
             );
         }
         Ok(())
+    }
+
+    /// Starts the streams of partitions whose sentinel has not come back in
+    /// time. The local broker can keep `read_committed` readers from a
+    /// partition's tail for good (`docs/broker-compat.md`, deviation 11);
+    /// starting from the last checkpoint read is safe — at worst an older
+    /// one, and pages are fetched again — where waiting would hang.
+    fn start_overdue(&mut self) {
+        let overdue: Vec<i32> = self
+            .owned
+            .iter()
+            .filter(|(_, p)| !p.started && p.taken_at.elapsed() >= CATCH_UP_DEADLINE)
+            .map(|(partition, _)| *partition)
+            .collect();
+        for partition in overdue {
+            tracing::error!(
+                partition,
+                deadline = ?CATCH_UP_DEADLINE,
+                "own sentinel not read back from the watermarks topic in time; starting from the \
+                 checkpoints read so far (records may be fetched again)"
+            );
+            self.start_streams(partition);
+        }
     }
 
     fn start_streams(&mut self, partition: i32) {
