@@ -13,6 +13,7 @@ mod config;
 mod faults;
 mod generate;
 mod routes;
+mod source_files;
 mod stats;
 mod store;
 pub mod streams;

@@ -42,7 +42,12 @@ async fn bench() {
     };
     let demo = DemoSource::start(listener, config.clone()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sources_dir = write_sources(dir.path(), &demo.base_url(), &config);
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sources");
+    // No client-side rate limit: measure the pipeline, not the limiter.
+    let unlimited = |_: &str, text: String| text.replace("requests_per_second = 200", "");
+    let sources_dir = demo
+        .write_source_files(&config, &shipped, dir.path(), unlimited)
+        .unwrap();
     let sources = source::load_dir(&sources_dir).unwrap();
     let total: usize = demo.snapshot().streams.values().map(|s| s.total).sum();
 
@@ -156,35 +161,4 @@ fn rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
-}
-
-/// The shipped demo source files, aimed at this run's demo source.
-fn write_sources(dir: &Path, base_url: &str, config: &DemoConfig) -> std::path::PathBuf {
-    let secrets = [
-        ("DEMO_HR_CLIENT_SECRET", &config.hr_client_secret),
-        ("DEMO_FINANCE_PASSWORD", &config.finance_password),
-        ("DEMO_OPS_API_KEY", &config.ops_api_key),
-        ("DEMO_ASSETS_TOKEN", &config.assets_bearer_token),
-    ];
-    let out = dir.join("sources");
-    std::fs::create_dir_all(&out).unwrap();
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sources");
-    for entry in std::fs::read_dir(shipped).unwrap() {
-        let path = entry.unwrap().path();
-        let mut text = std::fs::read_to_string(&path)
-            .unwrap()
-            .replace("http://127.0.0.1:18080", base_url);
-        // Large pages and no client-side rate limit: measure the pipeline.
-        text = text.replace("requests_per_second = 200", "");
-        for (var, value) in secrets {
-            let file = dir.join(var);
-            std::fs::write(&file, value).unwrap();
-            text = text.replace(
-                &format!("{{ env = \"{var}\" }}"),
-                &format!("{{ file = {file:?} }}"),
-            );
-        }
-        std::fs::write(out.join(path.file_name().unwrap()), text).unwrap();
-    }
-    out
 }

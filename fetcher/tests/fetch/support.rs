@@ -51,33 +51,8 @@ impl Harness {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let demo = DemoSource::start(listener, config.clone()).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let secrets = [
-            ("DEMO_HR_CLIENT_SECRET", config.hr_client_secret.as_str()),
-            ("DEMO_FINANCE_PASSWORD", config.finance_password.as_str()),
-            ("DEMO_OPS_API_KEY", config.ops_api_key.as_str()),
-            ("DEMO_ASSETS_TOKEN", config.assets_bearer_token.as_str()),
-        ];
-        let sources = dir.path().join("sources");
-        std::fs::create_dir(&sources).unwrap();
-        for entry in std::fs::read_dir(shipped_sources()).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let mut text = std::fs::read_to_string(&path)
-                .unwrap()
-                .replace("http://127.0.0.1:18080", &demo.base_url());
-            for (var, value) in secrets {
-                let file = dir.path().join(var);
-                std::fs::write(&file, value).unwrap();
-                text = text.replace(
-                    &format!("{{ env = \"{var}\" }}"),
-                    &format!("{{ file = {:?} }}", file),
-                );
-            }
-            let text = edit(&name, text);
-            if !text.is_empty() {
-                std::fs::write(sources.join(&name), text).unwrap();
-            }
-        }
+        demo.write_source_files(&config, &shipped_sources(), dir.path(), edit)
+            .unwrap();
         Self {
             stack: Stack::from_env(),
             demo,
