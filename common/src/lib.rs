@@ -15,6 +15,7 @@ pub mod secret;
 pub mod shutdown;
 pub mod startup;
 pub mod telemetry;
+pub mod time;
 pub mod topics;
 
 pub use config::{ConfigError, Deployment};

@@ -9,7 +9,9 @@
 //! literal) on the way out. Parsing never panics: bad values are errors that
 //! say what was expected.
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use canonflow_common::time;
+pub use canonflow_common::time::{TimestampFormat, ValueError as CursorError};
+use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,20 +22,6 @@ use serde_json::Value;
 pub enum CursorValue {
     Timestamp(DateTime<Utc>),
     Number(i64),
-}
-
-/// How a source writes timestamps in its records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TimestampFormat {
-    /// `2024-05-01T10:00:00+02:00` or `…Z`.
-    Rfc3339,
-    /// `2024-05-01 10:00:00` (or with `T`), local time in the stream's `zone`.
-    Naive,
-    EpochSeconds,
-    EpochMillis,
-    /// OData v2 JSON dates: `/Date(1717279200000+0000)/`.
-    OdataV2Date,
 }
 
 /// How a watermark is written into a request.
@@ -48,41 +36,24 @@ pub enum RenderFormat {
     OdataV2Datetimeoffset,
 }
 
-impl TimestampFormat {
-    /// The request format that matches this record format.
-    pub fn default_render(self) -> RenderFormat {
-        match self {
-            Self::Rfc3339 => RenderFormat::Rfc3339,
-            Self::Naive => RenderFormat::Naive,
-            Self::EpochSeconds => RenderFormat::EpochSeconds,
-            Self::EpochMillis => RenderFormat::EpochMillis,
-            Self::OdataV2Date => RenderFormat::OdataV2Datetimeoffset,
+impl RenderFormat {
+    /// The request format that matches a record format.
+    pub fn matching(format: TimestampFormat) -> Self {
+        match format {
+            TimestampFormat::Rfc3339 => Self::Rfc3339,
+            TimestampFormat::Naive => Self::Naive,
+            TimestampFormat::EpochSeconds => Self::EpochSeconds,
+            TimestampFormat::EpochMillis => Self::EpochMillis,
+            TimestampFormat::OdataV2Date => Self::OdataV2Datetimeoffset,
         }
     }
 }
 
-/// A cursor value that cannot be read; names what was expected.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("expected {expected}, found {found}")]
-pub struct CursorError {
-    pub expected: &'static str,
-    pub found: String,
-}
-
-fn error(expected: &'static str, found: &Value) -> CursorError {
-    let mut found = found.to_string();
-    if found.len() > 80 {
-        found.truncate(80);
-        found.push('…');
-    }
-    CursorError { expected, found }
-}
-
 /// Reads an integer cursor from a JSON number or numeric string.
 pub fn parse_number(value: &Value) -> Result<CursorValue, CursorError> {
-    as_i64(value)
+    time::as_i64(value)
         .map(CursorValue::Number)
-        .ok_or_else(|| error("an integer (or a string of one)", value))
+        .ok_or_else(|| CursorError::new("an integer (or a string of one)", value))
 }
 
 /// Reads a timestamp cursor in `format`; `zone` is used by `Naive` only.
@@ -91,62 +62,7 @@ pub fn parse_timestamp(
     format: TimestampFormat,
     zone: Tz,
 ) -> Result<CursorValue, CursorError> {
-    let parsed = match format {
-        TimestampFormat::Rfc3339 => value
-            .as_str()
-            .and_then(|s| DateTime::parse_from_rfc3339(s.trim()).ok())
-            .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(|| error("an RFC 3339 timestamp with offset", value)),
-        TimestampFormat::Naive => value
-            .as_str()
-            .and_then(|s| parse_naive(s.trim()))
-            .and_then(|naive| zone.from_local_datetime(&naive).earliest())
-            .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(|| error("a local timestamp like 2024-05-01 10:00:00", value)),
-        TimestampFormat::EpochSeconds => as_i64(value)
-            .and_then(|s| Utc.timestamp_opt(s, 0).single())
-            .ok_or_else(|| error("epoch seconds", value)),
-        TimestampFormat::EpochMillis => as_i64(value)
-            .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
-            .ok_or_else(|| error("epoch milliseconds", value)),
-        TimestampFormat::OdataV2Date => value
-            .as_str()
-            .and_then(parse_odata_v2_date)
-            .ok_or_else(|| error("an OData v2 date like /Date(1717279200000+0000)/", value)),
-    }?;
-    Ok(CursorValue::Timestamp(parsed))
-}
-
-fn as_i64(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn parse_naive(s: &str) -> Option<NaiveDateTime> {
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
-        .iter()
-        .find_map(|pattern| NaiveDateTime::parse_from_str(s, pattern).ok())
-}
-
-/// `/Date(ms)/` or `/Date(ms±hhmm)/`: `ms` is UTC; the offset only says
-/// which local time the source displayed, so it does not shift the instant.
-fn parse_odata_v2_date(s: &str) -> Option<DateTime<Utc>> {
-    let inner = s.trim().strip_prefix("/Date(")?.strip_suffix(")/")?;
-    let digits_end = inner
-        .char_indices()
-        .skip(1)
-        .find(|(_, c)| *c == '+' || *c == '-')
-        .map_or(inner.len(), |(i, _)| i);
-    let (millis, offset) = inner.split_at(digits_end);
-    let offset_ok =
-        offset.is_empty() || (offset.len() == 5 && offset[1..].bytes().all(|b| b.is_ascii_digit()));
-    if !offset_ok {
-        return None;
-    }
-    Utc.timestamp_millis_opt(millis.parse().ok()?).single()
+    time::parse_timestamp(value, format, zone).map(CursorValue::Timestamp)
 }
 
 impl CursorValue {

@@ -250,7 +250,7 @@ fn watermark_param(
             render,
             ..
         } => (
-            render.unwrap_or(format.default_render()),
+            render.unwrap_or(crate::cursor::RenderFormat::matching(*format)),
             zone.unwrap_or(chrono_tz::UTC),
         ),
         CursorConfig::Number { .. } => (crate::cursor::RenderFormat::Rfc3339, chrono_tz::UTC),

@@ -2,6 +2,8 @@
 //!
 //! Only the entry point exists so far; the stage itself is issue 4.
 
+pub mod normalize;
+
 use canonflow_common::config::ConfigSource;
 use canonflow_common::{Classify, ErrorClass, Shutdown};
 
