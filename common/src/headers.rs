@@ -32,3 +32,5 @@ pub const ERROR_TIME: &str = "canonflow.error.time";
 /// Dead letters: where the original came from (`topic/partition/offset`),
 /// or for the fetcher the request URL.
 pub const ERROR_ORIGIN: &str = "canonflow.error.origin";
+/// Dead letters: the mapping version that rejected the record, if any.
+pub const ERROR_MAPPING_VERSION: &str = "canonflow.error.mapping_version";

@@ -116,4 +116,3 @@ fn parse_odata_v2_date(s: &str) -> Option<DateTime<Utc>> {
     }
     Utc.timestamp_millis_opt(millis.parse().ok()?).single()
 }
-

@@ -1,17 +1,49 @@
-//! The transformer stage: maps raw records to canonical entities and dead-letters what cannot be mapped.
+//! The transformer stage: raw records to canonical entities, exactly once.
 //!
-//! Only the entry point exists so far; the stage itself is issue 4.
+//! [`run`] loads the mappings (`mapping`), prepares the canonical and
+//! dead-letter topics, and runs the consume → map → produce loop
+//! (`pipeline`) on a thread of its own: mapping is CPU work and the Kafka
+//! transaction calls block. Each raw record becomes one canonical entity
+//! (Avro, Confluent wire format, on `<prefix>.canonical.<entity>`, keyed by
+//! canonical id), one dead letter (`<prefix>.dlq.transformer`), or nothing
+//! when its stream has no mapping.
 
+mod guard;
+pub mod mapping;
 pub mod normalize;
+mod outputs;
+mod pipeline;
+pub mod settings;
 
-use canonflow_common::config::ConfigSource;
+use std::time::Duration;
+
+use canonflow_canonical::Catalog;
+use canonflow_common::config::{ConfigError, ConfigSource};
+use canonflow_common::kafka::{self, AdminError, GroupContext, KafkaConfig, TopicSpec};
+use canonflow_common::topics::Topics;
 use canonflow_common::{Classify, ErrorClass, Shutdown};
+
+pub use settings::TransformerConfig;
 
 /// Why the transformer stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("the transformer is not built yet (issue 4)")]
-    NotBuilt,
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Mappings(#[from] mapping::MappingConfigError),
+    #[error("no mappings in {0}: nothing to transform")]
+    NoMappings(String),
+    #[error("schema catalog: {0}")]
+    Catalog(#[from] canonflow_canonical::catalog::CatalogError),
+    #[error("preparing topics: {0}")]
+    Admin(#[from] AdminError),
+    #[error("Kafka: {0}")]
+    Kafka(String),
+    #[error("stopped by the dead-letter limit: {0}")]
+    DeadLetterLimit(#[from] guard::Tripped),
+    #[error("the transformer thread failed: {0}")]
+    Thread(String),
 }
 
 impl Classify for Error {
@@ -20,7 +52,123 @@ impl Classify for Error {
     }
 }
 
+/// Records handled, for logs and tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub raw: u64,
+    pub canonical: u64,
+    pub dead_letters: u64,
+    pub unmapped: u64,
+}
+
+impl Totals {
+    fn add(&mut self, other: &Self) {
+        self.raw += other.raw;
+        self.canonical += other.canonical;
+        self.dead_letters += other.dead_letters;
+        self.unmapped += other.unmapped;
+    }
+}
+
 /// Runs the transformer until `shutdown` is triggered or a fatal error occurs.
-pub async fn run(_config: ConfigSource, _shutdown: Shutdown) -> Result<(), Error> {
-    Err(Error::NotBuilt)
+pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<(), Error> {
+    let deployment = config.deployment()?;
+    let settings: TransformerConfig = config.section("transformer")?;
+    let mappings = mapping::Mappings::load(&settings.mappings_dir, settings.max_record_bytes)?;
+    if mappings.is_empty() {
+        return Err(Error::NoMappings(
+            settings.mappings_dir.display().to_string(),
+        ));
+    }
+    let catalog = Catalog::embedded()?;
+    prepare_topics(&deployment.kafka, &deployment.topics, &settings, &mappings).await?;
+    let pipeline = build(
+        &deployment.kafka,
+        deployment.topics,
+        &settings,
+        mappings,
+        catalog,
+    )?;
+    tracing::info!(group = %settings.group_id, "transformer started");
+    let worker = tokio::task::spawn_blocking(move || {
+        let mut pipeline = pipeline;
+        let result = pipeline.run(&shutdown);
+        let totals = pipeline.totals;
+        tracing::info!(?totals, "transformer stopping");
+        close(pipeline);
+        result
+    });
+    worker.await.map_err(|e| Error::Thread(e.to_string()))?
+}
+
+async fn prepare_topics(
+    kafka_config: &KafkaConfig,
+    topics: &Topics,
+    settings: &TransformerConfig,
+    mappings: &mapping::Mappings,
+) -> Result<(), AdminError> {
+    let mut specs: Vec<TopicSpec> = mappings
+        .entities()
+        .into_iter()
+        .map(|kind| TopicSpec {
+            name: topics.canonical(kind.name()),
+            partitions: settings.partitions,
+            // Keyed by canonical id: the newest version of each entity is
+            // what a new reader (the sink, enrichment) needs.
+            configs: vec![("cleanup.policy", "compact".into())],
+        })
+        .collect();
+    specs.push(TopicSpec {
+        name: topics.dead_letters("transformer"),
+        partitions: 1,
+        configs: vec![("retention.ms", "-1".into())],
+    });
+    kafka::ensure_topics(kafka_config, "transformer", &specs).await
+}
+
+fn build(
+    kafka_config: &KafkaConfig,
+    topics: Topics,
+    settings: &TransformerConfig,
+    mappings: mapping::Mappings,
+    catalog: Catalog,
+) -> Result<pipeline::Pipeline, Error> {
+    let instance = settings
+        .instance_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let transactional_id = format!("{}-transformer-{instance}", topics.prefix);
+    let kafka_error = |e: rdkafka::error::KafkaError| Error::Kafka(e.to_string());
+    let producer = kafka_config
+        .transactional_producer_config("transformer", &transactional_id)?
+        .create()
+        .map_err(kafka_error)?;
+    let consumer = kafka_config
+        .consumer_config("transformer", &settings.group_id)?
+        .create_with_context(GroupContext::default())
+        .map_err(kafka_error)?;
+    Ok(pipeline::Pipeline::new(
+        consumer,
+        producer,
+        mappings,
+        catalog,
+        topics,
+        settings.transaction_records.max(1),
+        Duration::from_millis(settings.transaction_max_ms),
+        guard::Guard::new(settings.dead_letter_limit.clone()),
+    ))
+}
+
+/// Closes the clients without hanging on the local broker (deviation 7).
+fn close(pipeline: pipeline::Pipeline) {
+    let timeout = kafka::local::CLOSE_TIMEOUT;
+    let pipeline::Pipeline {
+        consumer, producer, ..
+    } = pipeline;
+    if !kafka::close_with_deadline(consumer, timeout) {
+        tracing::warn!("consumer close timed out");
+    }
+    if !kafka::close_with_deadline(producer, timeout) {
+        tracing::warn!("producer close timed out");
+    }
 }

@@ -11,10 +11,12 @@ mod admin;
 mod clients;
 mod close;
 mod config;
+mod group;
 
 pub use admin::{AdminError, TopicSpec, ensure_topics, partition_count};
 pub use close::close_with_deadline;
 pub use config::{KafkaConfig, SaslConfig, SaslMechanism, SecurityProtocol, TlsConfig};
+pub use group::GroupContext;
 
 /// Client settings for the local stack's broker (Tansu) and for tests.
 ///

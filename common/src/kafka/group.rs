@@ -1,0 +1,89 @@
+//! Group consumers: where a newly assigned partition starts, and telling
+//! the consuming loop that the assignment changed.
+//!
+//! A partition without a committed offset starts at offset 0, asked for
+//! explicitly, rather than at "beginning": the local broker can misreport a
+//! partition's log start after overlapping transactions and skip records
+//! (`docs/broker-compat.md`, deviation 10). On Apache Kafka, offset 0 after
+//! retention is out of range and `auto.offset.reset=earliest` takes over,
+//! so the outcome is the same. Eager rebalancing (the librdkafka default)
+//! revokes everything on every rebalance, so after one every partition
+//! resumes from its committed offset — which is what lets a consuming loop
+//! simply drop records it gathered but did not commit.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rdkafka::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaResult;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::types::RDKafkaRespErr;
+
+/// How long looking up committed offsets during an assignment may take.
+const COMMITTED_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The consumer context of every canonflow group consumer.
+#[derive(Debug, Default)]
+pub struct GroupContext {
+    rebalances: AtomicU64,
+}
+
+impl GroupContext {
+    /// Counts assignment changes: a loop that saw the count change while it
+    /// gathered records knows the records' partitions may not be its own.
+    pub fn rebalances(&self) -> u64 {
+        self.rebalances.load(Ordering::SeqCst)
+    }
+
+    fn assign(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        tpl: &mut TopicPartitionList,
+    ) -> KafkaResult<()> {
+        match consumer.committed_offsets(tpl.clone(), COMMITTED_TIMEOUT) {
+            Ok(committed) => {
+                for element in committed.elements() {
+                    let start = match element.offset() {
+                        Offset::Offset(offset) if offset >= 0 => Offset::Offset(offset),
+                        _ => Offset::Offset(0),
+                    };
+                    tpl.set_partition_offset(element.topic(), element.partition(), start)?;
+                }
+            }
+            // Fall back to the stored offset / auto.offset.reset.
+            Err(e) => tracing::warn!(error = %e, "could not read committed offsets on assignment"),
+        }
+        consumer.assign(tpl)
+    }
+}
+
+impl ClientContext for GroupContext {}
+
+impl ConsumerContext for GroupContext {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        self.rebalances.fetch_add(1, Ordering::SeqCst);
+        let result = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                tracing::info!(partitions = tpl.count(), "partitions assigned");
+                self.assign(consumer, tpl)
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                tracing::info!(partitions = tpl.count(), "partitions revoked");
+                consumer.unassign()
+            }
+            other => {
+                tracing::error!(error = ?other, "rebalance failed; dropping the assignment");
+                consumer.unassign()
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "applying a rebalance failed");
+        }
+    }
+}

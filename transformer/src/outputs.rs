@@ -1,0 +1,128 @@
+//! What the transformer writes for one raw record: the canonical entity on
+//! its entity's topic, keyed by canonical id, or a dead letter carrying the
+//! original key, value and headers plus the error.
+
+use canonflow_canonical::{Catalog, wire};
+use canonflow_common::headers;
+use canonflow_common::topics::Topics;
+use chrono::{SecondsFormat, Utc};
+use rdkafka::Message;
+use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
+
+use crate::mapping::{MapError, Mappings, Outcome, RawRecord};
+
+/// One record to produce.
+#[derive(Debug)]
+pub struct Output {
+    pub topic: String,
+    pub key: Option<Vec<u8>>,
+    pub payload: Option<Vec<u8>>,
+    pub headers: OwnedHeaders,
+}
+
+/// What became of a raw record, ready to produce.
+#[derive(Debug)]
+pub enum Transformed {
+    Canonical(Output),
+    DeadLetter { output: Output, error: String },
+    Unmapped { source: String, stream: String },
+}
+
+/// Maps and encodes one raw record.
+pub fn transform(
+    message: &OwnedMessage,
+    mappings: &Mappings,
+    catalog: &Catalog,
+    topics: &Topics,
+) -> Transformed {
+    let header = |name: &str| {
+        message
+            .headers()
+            .and_then(|h| h.iter().find(|h| h.key == name).and_then(|h| h.value))
+    };
+    let raw = RawRecord {
+        topic: message.topic(),
+        partition: message.partition(),
+        offset: message.offset(),
+        key: message.key(),
+        payload: message.payload(),
+        source: header(headers::SOURCE),
+        stream: header(headers::STREAM),
+    };
+    let entity = match mappings.map(&raw) {
+        Ok(Outcome::Mapped(entity)) => entity,
+        Ok(Outcome::Unmapped { source, stream }) => {
+            return Transformed::Unmapped { source, stream };
+        }
+        Err(error) => return dead_letter(message, topics, &raw, mappings, &error),
+    };
+    let kind = entity.attributes.kind();
+    match wire::encode(catalog, kind, &entity) {
+        Ok(payload) => Transformed::Canonical(Output {
+            topic: topics.canonical(kind.name()),
+            key: Some(entity.canonical_id.into_bytes()),
+            payload: Some(payload),
+            headers: message
+                .headers()
+                .map_or_else(OwnedHeaders::new, Clone::clone),
+        }),
+        // The mapping produced what the schema cannot hold: a mapping bug
+        // shown by this record; dead-letter it like bad data.
+        Err(e) => dead_letter(
+            message,
+            topics,
+            &raw,
+            mappings,
+            &MapError::new("", e.to_string()),
+        ),
+    }
+}
+
+fn dead_letter(
+    message: &OwnedMessage,
+    topics: &Topics,
+    raw: &RawRecord<'_>,
+    mappings: &Mappings,
+    error: &MapError,
+) -> Transformed {
+    let origin = format!("{}/{}/{}", raw.topic, raw.partition, raw.offset);
+    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    let message_text = error.problem.clone();
+    let version = raw
+        .source
+        .zip(raw.stream)
+        .and_then(|(source, stream)| {
+            let source = std::str::from_utf8(source).ok()?;
+            let stream = std::str::from_utf8(stream).ok()?;
+            mappings.version_of(source, stream)
+        })
+        .map(|v| v.to_string());
+    let mut out = message
+        .headers()
+        .map_or_else(OwnedHeaders::new, Clone::clone);
+    for (key, value) in [
+        (headers::ERROR_STAGE, Some("transformer")),
+        (headers::ERROR_CLASS, Some("invalid_input")),
+        (headers::ERROR_MESSAGE, Some(message_text.as_str())),
+        (headers::ERROR_PATH, Some(error.path.as_str())),
+        (headers::ERROR_TIME, Some(now.as_str())),
+        (headers::ERROR_ORIGIN, Some(origin.as_str())),
+        (headers::ERROR_MAPPING_VERSION, version.as_deref()),
+    ] {
+        if let Some(value) = value {
+            out = out.insert(Header {
+                key,
+                value: Some(value),
+            });
+        }
+    }
+    Transformed::DeadLetter {
+        output: Output {
+            topic: topics.dead_letters("transformer"),
+            key: message.key().map(<[u8]>::to_vec),
+            payload: message.payload().map(<[u8]>::to_vec),
+            headers: out,
+        },
+        error: error.to_string(),
+    }
+}

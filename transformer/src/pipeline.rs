@@ -1,0 +1,302 @@
+//! The consume → transform → produce loop, exactly once on Kafka.
+//!
+//! Raw records are gathered into a batch (by count or time), then mapped
+//! and produced in one transaction together with the consumer offsets
+//! (`send_offsets_to_transaction`): the canonical records, the dead letters
+//! and the progress commit or vanish together. Where transactions are not
+//! isolated (the local broker shows aborted records, deviation 1), a retried
+//! batch produces byte-identical records under the same keys, which
+//! downstream treats as the no-op re-delivery it is.
+//!
+//! Records gathered while the group rebalanced are dropped before anything
+//! is produced: with eager rebalancing every partition then resumes from its
+//! committed offset ([`GroupContext`]).
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use canonflow_canonical::Catalog;
+use canonflow_common::Shutdown;
+use canonflow_common::kafka::GroupContext;
+use canonflow_common::topics::Topics;
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::OwnedMessage;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+use crate::guard::{Guard, Tripped};
+use crate::mapping::Mappings;
+use crate::outputs::{Output, Transformed, transform};
+use crate::{Error, Totals};
+
+/// Transaction calls wait at most this long.
+const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(30);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Everything the loop works with.
+pub struct Pipeline {
+    pub consumer: BaseConsumer<GroupContext>,
+    pub producer: ThreadedProducer<DefaultProducerContext>,
+    pub mappings: Mappings,
+    pub catalog: Catalog,
+    pub topics: Topics,
+    pub batch_records: usize,
+    pub batch_time: Duration,
+    pub guard: Guard,
+    pub totals: Totals,
+    unmapped: HashSet<(String, String)>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("totals", &self.totals)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        consumer: BaseConsumer<GroupContext>,
+        producer: ThreadedProducer<DefaultProducerContext>,
+        mappings: Mappings,
+        catalog: Catalog,
+        topics: Topics,
+        batch_records: usize,
+        batch_time: Duration,
+        guard: Guard,
+    ) -> Self {
+        Self {
+            consumer,
+            producer,
+            mappings,
+            catalog,
+            topics,
+            batch_records,
+            batch_time,
+            guard,
+            totals: Totals::default(),
+            unmapped: HashSet::new(),
+        }
+    }
+
+    /// Runs until `shutdown` or a fatal error; a batch in flight when
+    /// shutdown comes is finished (committed) first.
+    pub fn run(&mut self, shutdown: &Shutdown) -> Result<(), Error> {
+        self.producer
+            .init_transactions(TRANSACTION_TIMEOUT)
+            .map_err(|e| Error::Kafka(format!("initializing transactions: {e}")))?;
+        self.consumer
+            .subscribe(&[&self.topics.raw()])
+            .map_err(|e| Error::Kafka(format!("subscribing to {}: {e}", self.topics.raw())))?;
+        let mut backoff = Duration::from_millis(200);
+        while !shutdown.is_triggered() {
+            let batch = self.gather(shutdown);
+            if batch.is_empty() {
+                continue;
+            }
+            match self.commit_batch(&batch) {
+                Ok(()) => backoff = Duration::from_millis(200),
+                Err(BatchError::Fatal(e)) => return Err(e),
+                Err(BatchError::Retry(e)) => {
+                    tracing::warn!(error = %e, retry_in = ?backoff, "batch not committed; rewinding to retry");
+                    self.rewind(&batch);
+                    wait(shutdown, backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Up to `batch_records` raw records or `batch_time` of polling; empty
+    /// if the group rebalanced on the way.
+    fn gather(&mut self, shutdown: &Shutdown) -> Vec<OwnedMessage> {
+        let rebalances = self.consumer.context().rebalances();
+        let deadline = Instant::now() + self.batch_time;
+        let mut batch = Vec::new();
+        while batch.len() < self.batch_records && !shutdown.is_triggered() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match self.consumer.poll(left.min(Duration::from_millis(100))) {
+                Some(Ok(message)) => batch.push(message.detach()),
+                Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
+                None => {}
+            }
+            if self.consumer.context().rebalances() != rebalances {
+                tracing::debug!(
+                    dropped = batch.len(),
+                    "group rebalanced; gathered records dropped"
+                );
+                return Vec::new();
+            }
+        }
+        batch
+    }
+
+    /// Maps, produces and commits one batch in one transaction.
+    fn commit_batch(&mut self, batch: &[OwnedMessage]) -> Result<(), BatchError> {
+        let mut totals = Totals::default();
+        self.producer
+            .begin_transaction()
+            .map_err(BatchError::kafka)?;
+        for message in batch {
+            let transformed = transform(message, &self.mappings, &self.catalog, &self.topics);
+            let output = match transformed {
+                Transformed::Canonical(output) => {
+                    totals.canonical += 1;
+                    let verdict = self.guard.passed(message.partition());
+                    self.check(verdict)?;
+                    output
+                }
+                Transformed::DeadLetter { output, error } => {
+                    totals.dead_letters += 1;
+                    let verdict = self.guard.failed(message.partition(), &error);
+                    self.check(verdict)?;
+                    output
+                }
+                Transformed::Unmapped { source, stream } => {
+                    totals.unmapped += 1;
+                    let verdict = self.guard.passed(message.partition());
+                    self.check(verdict)?;
+                    if self.unmapped.insert((source.clone(), stream.clone())) {
+                        tracing::info!(%source, %stream, "no mapping for this stream; its raw records are skipped");
+                    }
+                    continue;
+                }
+            };
+            if let Err(e) = self.send(&output) {
+                self.abort();
+                return Err(e);
+            }
+        }
+        let result = self.commit(batch);
+        if result.is_err() {
+            self.abort();
+            return result;
+        }
+        totals.raw = batch.len() as u64;
+        tracing::debug!(?totals, "batch committed");
+        self.totals.add(&totals);
+        Ok(())
+    }
+
+    /// Aborts the batch and stops if the dead-letter limit tripped.
+    fn check(&mut self, verdict: Result<(), Tripped>) -> Result<(), BatchError> {
+        verdict.map_err(|tripped| {
+            self.abort();
+            BatchError::Fatal(Error::DeadLetterLimit(tripped))
+        })
+    }
+
+    fn send(&self, output: &Output) -> Result<(), BatchError> {
+        let mut record =
+            BaseRecord::<Vec<u8>, Vec<u8>>::to(&output.topic).headers(output.headers.clone());
+        if let Some(key) = &output.key {
+            record = record.key(key);
+        }
+        if let Some(payload) = &output.payload {
+            record = record.payload(payload);
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    // The producer's own thread is delivering; give it a moment.
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err((e, _)) => return Err(BatchError::kafka(e)),
+            }
+        }
+    }
+
+    fn commit(&self, batch: &[OwnedMessage]) -> Result<(), BatchError> {
+        let offsets = next_offsets(batch).map_err(BatchError::kafka)?;
+        let group = self
+            .consumer
+            .group_metadata()
+            .ok_or_else(|| BatchError::Retry("no consumer group metadata yet".into()))?;
+        self.producer
+            .send_offsets_to_transaction(&offsets, &group, TRANSACTION_TIMEOUT)
+            .map_err(BatchError::kafka)?;
+        self.producer
+            .commit_transaction(TRANSACTION_TIMEOUT)
+            .map_err(BatchError::kafka)
+    }
+
+    fn abort(&mut self) {
+        self.guard.reset();
+        if let Err(e) = self.producer.abort_transaction(TRANSACTION_TIMEOUT) {
+            tracing::warn!(error = %e, "aborting the transaction failed");
+        }
+    }
+
+    /// Positions each partition of `batch` back at its first record, so a
+    /// retry reads the batch again (a partition no longer assigned resumes
+    /// from its committed offset anyway).
+    fn rewind(&self, batch: &[OwnedMessage]) {
+        let mut first: BTreeMap<(String, i32), i64> = BTreeMap::new();
+        for m in batch {
+            first
+                .entry((m.topic().to_owned(), m.partition()))
+                .or_insert(m.offset());
+        }
+        for ((topic, partition), offset) in first {
+            if let Err(e) = self.consumer.seek(
+                &topic,
+                partition,
+                Offset::Offset(offset),
+                Duration::from_secs(5),
+            ) {
+                tracing::debug!(%topic, partition, error = %e, "not rewound (no longer assigned?)");
+            }
+        }
+    }
+}
+
+/// The offset after the last record of each partition in `batch`.
+fn next_offsets(batch: &[OwnedMessage]) -> Result<TopicPartitionList, KafkaError> {
+    let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
+    for m in batch {
+        let entry = next.entry((m.topic(), m.partition())).or_insert(0);
+        *entry = (*entry).max(m.offset() + 1);
+    }
+    let mut list = TopicPartitionList::new();
+    for ((topic, partition), offset) in next {
+        list.add_partition_offset(topic, partition, Offset::Offset(offset))?;
+    }
+    Ok(list)
+}
+
+enum BatchError {
+    Retry(String),
+    Fatal(Error),
+}
+
+impl BatchError {
+    fn kafka(e: KafkaError) -> Self {
+        let fatal = match &e {
+            KafkaError::Transaction(t) => t.is_fatal(),
+            _ => false,
+        };
+        if fatal {
+            Self::Fatal(Error::Kafka(format!("transaction: {e}")))
+        } else {
+            Self::Retry(e.to_string())
+        }
+    }
+}
+
+/// Sleeps `duration` or until shutdown, whichever is first.
+fn wait(shutdown: &Shutdown, duration: Duration) {
+    let deadline = Instant::now() + duration;
+    while !shutdown.is_triggered() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50).min(deadline - Instant::now()));
+    }
+}

@@ -1,0 +1,88 @@
+//! The transformer's own configuration section, `[transformer]`.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformerConfig {
+    /// Directory of mapping files: every `*.toml` in it.
+    pub mappings_dir: PathBuf,
+    /// Consumer group of all transformer copies (on the raw topic).
+    #[serde(default = "default_group_id")]
+    pub group_id: String,
+    /// Names this copy's transactional producer (`<prefix>-transformer-<id>`).
+    /// Give each copy a stable one (e.g. the pod name) so that a restarted
+    /// copy fences and aborts its predecessor's open transaction at once;
+    /// default: random per start.
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    /// Partitions of each canonical topic and of the dead-letter topic when
+    /// the transformer creates them.
+    #[serde(default = "default_partitions")]
+    pub partitions: i32,
+    /// One transaction per this many raw records…
+    #[serde(default = "default_transaction_records")]
+    pub transaction_records: usize,
+    /// …or per this many milliseconds of consuming, whichever comes first.
+    #[serde(default = "default_transaction_max_ms")]
+    pub transaction_max_ms: u64,
+    /// Raw payloads larger than this are dead-lettered unread.
+    #[serde(default = "default_max_record_bytes")]
+    pub max_record_bytes: usize,
+    #[serde(default)]
+    pub dead_letter_limit: DeadLetterLimit,
+}
+
+/// When dead letters mean a bad deploy rather than bad records: the
+/// transformer stops with a fatal error instead of draining the raw topic
+/// into the dead-letter topic.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterLimit {
+    /// Stop after this many dead letters in a row on one partition…
+    #[serde(default = "default_consecutive")]
+    pub consecutive: u64,
+    /// …or when more than this share of the last `window` records of a
+    /// partition were dead-lettered.
+    #[serde(default = "default_ratio")]
+    pub ratio: f64,
+    #[serde(default = "default_window")]
+    pub window: u64,
+}
+
+impl Default for DeadLetterLimit {
+    fn default() -> Self {
+        Self {
+            consecutive: default_consecutive(),
+            ratio: default_ratio(),
+            window: default_window(),
+        }
+    }
+}
+
+fn default_group_id() -> String {
+    "canonflow-transformer".to_owned()
+}
+fn default_partitions() -> i32 {
+    6
+}
+fn default_transaction_records() -> usize {
+    5_000
+}
+fn default_transaction_max_ms() -> u64 {
+    1_000
+}
+fn default_max_record_bytes() -> usize {
+    1024 * 1024
+}
+fn default_consecutive() -> u64 {
+    1_000
+}
+fn default_ratio() -> f64 {
+    0.5
+}
+fn default_window() -> u64 {
+    10_000
+}

@@ -1,0 +1,331 @@
+//! The transformer under test: unique topics on the real local broker, raw
+//! records produced by the test, the shipped mappings, and readers for what
+//! the transformer wrote.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use canonflow_canonical::{
+    Canonical, Catalog, CostCenterAttributes, EntityKind, EntityRecord, InvoiceAttributes,
+    OrganizationAttributes, SupplierAttributes, WorkerAttributes, wire,
+};
+use canonflow_common::Shutdown;
+use canonflow_common::config::ConfigSource;
+use canonflow_common::headers;
+use canonflow_common::topics::Topics;
+use canonflow_testkit::{Stack, TestTopics, drain_if_exists, eventually, unique};
+use figment::Figment;
+use figment::providers::{Format, Toml};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A raw record as the fetcher would publish it.
+#[derive(Debug, Clone)]
+pub struct Raw {
+    pub source: String,
+    pub stream: String,
+    pub key: String,
+    pub payload: Vec<u8>,
+}
+
+impl Raw {
+    pub fn new(source: &str, stream: &str, id: &str, payload: Vec<u8>) -> Self {
+        Self {
+            source: source.into(),
+            stream: stream.into(),
+            key: format!("{source}/{stream}/{id}"),
+            payload,
+        }
+    }
+
+    pub fn json(source: &str, stream: &str, id: &str, payload: Value) -> Self {
+        Self::new(source, stream, id, serde_json::to_vec(&payload).unwrap())
+    }
+}
+
+/// The examples under `schemas/examples/`, by name, as raw records.
+pub fn examples() -> Vec<(String, Raw)> {
+    let dir = repo().join("schemas/examples");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".raw.json").map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let raw: Value = serde_json::from_slice(
+                &std::fs::read(dir.join(format!("{name}.raw.json"))).unwrap(),
+            )
+            .unwrap();
+            let record = Raw {
+                source: raw["headers"][headers::SOURCE].as_str().unwrap().into(),
+                stream: raw["headers"][headers::STREAM].as_str().unwrap().into(),
+                key: raw["key"].as_str().unwrap().into(),
+                payload: serde_json::to_vec(&raw["payload"]).unwrap(),
+            };
+            (name, record)
+        })
+        .collect()
+}
+
+/// The expected canonical entity of example `name`, as JSON.
+pub fn expected(name: &str) -> Value {
+    let path = repo().join(format!("schemas/examples/{name}.canonical.json"));
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// Points an expected entity's version and own origin at `(partition, offset)`.
+pub fn with_coordinates(expected: &mut Value, topic: &str, (partition, offset): (i32, i64)) {
+    let point = |at: &mut Value| {
+        at["raw_topic"] = topic.into();
+        at["raw_partition"] = partition.into();
+        at["raw_offset"] = offset.into();
+    };
+    point(&mut expected["version"]);
+    point(&mut expected["provenance"]["origins"][0]);
+}
+
+pub fn header<'a>(message: &'a OwnedMessage, name: &str) -> Option<&'a str> {
+    let headers = message.headers()?;
+    headers
+        .iter()
+        .find(|h| h.key == name)
+        .and_then(|h| h.value)
+        .and_then(|v| std::str::from_utf8(v).ok())
+}
+
+pub struct Harness {
+    pub stack: Stack,
+    pub topics: Topics,
+    pub group: String,
+    _created: TestTopics,
+    catalog: Catalog,
+}
+
+impl Harness {
+    /// Unique topics with a raw topic of `partitions` partitions.
+    pub async fn start(partitions: i32) -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info".into()),
+            )
+            .with_test_writer()
+            .try_init();
+        let stack = Stack::from_env();
+        let mut created = TestTopics::new(&stack);
+        let topics = created.topics.clone();
+        created.create(&topics.raw(), partitions, &[]).await;
+        Self {
+            stack,
+            topics,
+            group: unique("transformer"),
+            _created: created,
+            catalog: Catalog::embedded().unwrap(),
+        }
+    }
+
+    /// Produces `raws` in order; returns each one's (partition, offset).
+    pub async fn produce(&self, raws: &[Raw]) -> Vec<(i32, i64)> {
+        let producer: FutureProducer = self
+            .stack
+            .kafka()
+            .producer_config("test")
+            .unwrap()
+            .create()
+            .unwrap();
+        let mut coordinates = Vec::new();
+        for raw in raws {
+            let headers = OwnedHeaders::new()
+                .insert(Header {
+                    key: headers::SOURCE,
+                    value: Some(&raw.source),
+                })
+                .insert(Header {
+                    key: headers::STREAM,
+                    value: Some(&raw.stream),
+                });
+            let delivered = producer
+                .send(
+                    FutureRecord::to(&self.topics.raw())
+                        .key(&raw.key)
+                        .payload(&raw.payload)
+                        .headers(headers),
+                    Duration::from_secs(10),
+                )
+                .await
+                .expect("raw record produced");
+            coordinates.push((delivered.partition, delivered.offset));
+        }
+        coordinates
+    }
+
+    pub fn config(&self, mappings: &Path, transformer: &str) -> ConfigSource {
+        let toml = format!(
+            r#"
+            [kafka]
+            bootstrap_servers = "{}"
+            session_timeout_ms = {}
+            [topics]
+            prefix = "{}"
+            [transformer]
+            mappings_dir = {:?}
+            group_id = "{}"
+            partitions = 2
+            transaction_max_ms = 300
+            {transformer}
+            "#,
+            self.stack.bootstrap_servers,
+            canonflow_common::kafka::local::SESSION_TIMEOUT_MS,
+            self.topics.prefix,
+            mappings,
+            self.group,
+        );
+        ConfigSource::from_figment(Figment::from(Toml::string(&toml)))
+    }
+
+    /// Runs the transformer in-process with the shipped mappings.
+    pub fn spawn(
+        &self,
+        transformer: &str,
+    ) -> (
+        JoinHandle<Result<(), canonflow_transformer::Error>>,
+        Shutdown,
+    ) {
+        let shutdown = Shutdown::new();
+        let config = self.config(&repo().join("config/mappings"), transformer);
+        let handle = tokio::spawn(canonflow_transformer::run(config, shutdown.clone()));
+        (handle, shutdown)
+    }
+
+    pub async fn run_with_mappings(&self, dir: &Path) -> Result<(), canonflow_transformer::Error> {
+        let run = canonflow_transformer::run(self.config(dir, ""), Shutdown::new());
+        tokio::time::timeout(DEADLINE, run)
+            .await
+            .expect("returned in time")
+    }
+
+    pub async fn stop(
+        &self,
+        (handle, shutdown): (
+            JoinHandle<Result<(), canonflow_transformer::Error>>,
+            Shutdown,
+        ),
+    ) -> Result<(), canonflow_transformer::Error> {
+        shutdown.trigger();
+        tokio::time::timeout(DEADLINE, handle)
+            .await
+            .expect("stopped in time")
+            .expect("joined")
+    }
+
+    /// Waits for `count` canonical records across the entity topics.
+    pub async fn canonical_records(&self, count: usize) -> Vec<(EntityKind, OwnedMessage)> {
+        eventually(DEADLINE, &format!("{count} canonical records"), || async {
+            let mut all = Vec::new();
+            for kind in EntityKind::ALL {
+                let topic = self.topics.canonical(kind.name());
+                let records = drain_if_exists(&self.stack, &topic, DEADLINE)
+                    .await
+                    .unwrap_or_default();
+                all.extend(records.into_iter().map(|m| (kind, m)));
+            }
+            (all.len() >= count).then_some(all)
+        })
+        .await
+    }
+
+    pub async fn dead_letters(&self, count: usize) -> Vec<OwnedMessage> {
+        let topic = self.topics.dead_letters("transformer");
+        eventually(DEADLINE, &format!("{count} dead letters"), || async {
+            let records = drain_if_exists(&self.stack, &topic, DEADLINE)
+                .await
+                .unwrap_or_default();
+            (records.len() >= count).then_some(records)
+        })
+        .await
+    }
+
+    /// The group's committed offsets on the raw topic, summed.
+    pub async fn committed(&self) -> i64 {
+        let consumer: BaseConsumer = self
+            .stack
+            .kafka()
+            .consumer_config("test", &self.group)
+            .unwrap()
+            .create()
+            .unwrap();
+        let partitions = canonflow_common::kafka::partition_count(
+            &self.stack.kafka(),
+            "test",
+            &self.topics.raw(),
+        )
+        .await
+        .unwrap();
+        let mut list = TopicPartitionList::new();
+        for p in 0..partitions {
+            list.add_partition(&self.topics.raw(), p);
+        }
+        let committed = tokio::task::spawn_blocking(move || {
+            consumer.committed_offsets(list, Duration::from_secs(10))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        committed
+            .elements()
+            .iter()
+            .map(|e| match e.offset() {
+                Offset::Offset(o) => o,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    pub async fn wait_committed(&self, count: usize) {
+        let want = i64::try_from(count).unwrap();
+        eventually(
+            DEADLINE,
+            &format!("{count} raw records committed"),
+            || async { (self.committed().await >= want).then_some(()) },
+        )
+        .await;
+    }
+
+    /// A canonical record decoded, as JSON.
+    pub fn decode(&self, kind: EntityKind, message: &OwnedMessage) -> Value {
+        fn json<A: Serialize + DeserializeOwned + EntityRecord>(
+            catalog: &Catalog,
+            kind: EntityKind,
+            bytes: &[u8],
+        ) -> Value {
+            let entity: Canonical<A> = wire::decode(catalog, kind, bytes)
+                .unwrap_or_else(|e| panic!("{kind} did not decode: {e}"));
+            serde_json::to_value(entity).unwrap()
+        }
+        let bytes = message.payload().unwrap();
+        match kind {
+            EntityKind::Worker => json::<WorkerAttributes>(&self.catalog, kind, bytes),
+            EntityKind::Organization => json::<OrganizationAttributes>(&self.catalog, kind, bytes),
+            EntityKind::CostCenter => json::<CostCenterAttributes>(&self.catalog, kind, bytes),
+            EntityKind::Supplier => json::<SupplierAttributes>(&self.catalog, kind, bytes),
+            EntityKind::Invoice => json::<InvoiceAttributes>(&self.catalog, kind, bytes),
+        }
+    }
+}
