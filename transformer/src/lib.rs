@@ -147,7 +147,7 @@ fn build(
         .consumer_config("transformer", &settings.group_id)?
         .create_with_context(GroupContext::default())
         .map_err(kafka_error)?;
-    Ok(pipeline::Pipeline::new(
+    let mut pipeline = pipeline::Pipeline::new(
         consumer,
         producer,
         mappings,
@@ -156,7 +156,9 @@ fn build(
         settings.transaction_records.max(1),
         Duration::from_millis(settings.transaction_max_ms),
         guard::Guard::new(settings.dead_letter_limit.clone()),
-    ))
+    );
+    pipeline.exit_when_idle = settings.exit_when_idle_secs.map(Duration::from_secs);
+    Ok(pipeline)
 }
 
 /// Closes the clients without hanging on the local broker (deviation 7).

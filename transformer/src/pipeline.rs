@@ -45,6 +45,7 @@ pub struct Pipeline {
     pub batch_records: usize,
     pub batch_time: Duration,
     pub guard: Guard,
+    pub exit_when_idle: Option<Duration>,
     pub totals: Totals,
     unmapped: HashSet<(String, String)>,
 }
@@ -78,6 +79,7 @@ impl Pipeline {
             batch_records,
             batch_time,
             guard,
+            exit_when_idle: None,
             totals: Totals::default(),
             unmapped: HashSet::new(),
         }
@@ -93,11 +95,17 @@ impl Pipeline {
             .subscribe(&[&self.topics.raw()])
             .map_err(|e| Error::Kafka(format!("subscribing to {}: {e}", self.topics.raw())))?;
         let mut backoff = Duration::from_millis(200);
+        let mut idle_since: Option<Instant> = None;
         while !shutdown.is_triggered() {
             let batch = self.gather(shutdown);
             if batch.is_empty() {
+                if self.idle_long_enough(&mut idle_since) {
+                    tracing::info!("no raw records for the configured idle time; exiting");
+                    break;
+                }
                 continue;
             }
+            idle_since = None;
             match self.commit_batch(&batch) {
                 Ok(()) => backoff = Duration::from_millis(200),
                 Err(BatchError::Fatal(e)) => return Err(e),
@@ -110,6 +118,20 @@ impl Pipeline {
             }
         }
         Ok(())
+    }
+
+    /// With `exit_when_idle` set: whether nothing has arrived for that long
+    /// while partitions were assigned (joining the group does not count).
+    fn idle_long_enough(&self, idle_since: &mut Option<Instant>) -> bool {
+        let Some(limit) = self.exit_when_idle else {
+            return false;
+        };
+        let assigned = self.consumer.assignment().is_ok_and(|a| a.count() > 0);
+        if !assigned {
+            *idle_since = None;
+            return false;
+        }
+        idle_since.get_or_insert_with(Instant::now).elapsed() >= limit
     }
 
     /// Up to `batch_records` raw records or `batch_time` of polling; empty

@@ -33,6 +33,11 @@ pub struct TransformerConfig {
     pub max_record_bytes: usize,
     #[serde(default)]
     pub dead_letter_limit: DeadLetterLimit,
+    /// Exit once no raw record has arrived for this many seconds while
+    /// partitions were assigned: for the demo, backfills and replays run as
+    /// a job. Unset (the default): run until stopped.
+    #[serde(default)]
+    pub exit_when_idle_secs: Option<u64>,
 }
 
 /// When dead letters mean a bad deploy rather than bad records: the

@@ -122,7 +122,14 @@ async fn maps_examples_dead_letters_bad_records_and_commits_what_it_wrote() {
 async fn a_bad_deploy_stops_at_the_dead_letter_limit_without_committing() {
     let harness = Harness::start(1).await;
     let bad: Vec<Raw> = (0..5)
-        .map(|i| Raw::json("hr", "workers", &format!("W{i}"), json!({"id": i, "updatedAt": "2024-05-01T00:00:00Z"})))
+        .map(|i| {
+            Raw::json(
+                "hr",
+                "workers",
+                &format!("W{i}"),
+                json!({"id": i, "updatedAt": "2024-05-01T00:00:00Z"}),
+            )
+        })
         .collect();
     harness.produce(&bad).await;
     let (run, _shutdown) = harness.spawn("dead_letter_limit = { consecutive = 3 }");
