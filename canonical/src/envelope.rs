@@ -24,6 +24,22 @@ pub struct Canonical<A> {
     pub provenance: Provenance,
 }
 
+impl<A> Canonical<A> {
+    /// The same entity with its attributes transformed.
+    pub fn map<B>(self, f: impl FnOnce(A) -> B) -> Canonical<B> {
+        Canonical {
+            canonical_id: self.canonical_id,
+            source: self.source,
+            stream: self.stream,
+            source_id: self.source_id,
+            version: self.version,
+            deleted: self.deleted,
+            attributes: f(self.attributes),
+            provenance: self.provenance,
+        }
+    }
+}
+
 /// Which version of the source record an entity is. Versions compare in
 /// field order — `modified_at`, `raw_offset`, `reference_modified_at`,
 /// `mapping_version`, with null first — and the newest wins.

@@ -6,7 +6,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::catalog::{Catalog, SchemaId};
-use crate::{Canonical, EntityKind};
+use crate::entities::Attributes;
+use crate::{
+    Canonical, CostCenterAttributes, EntityKind, InvoiceAttributes, OrganizationAttributes,
+    SupplierAttributes, WorkerAttributes,
+};
 
 const MAGIC: u8 = 0;
 const HEADER_LEN: usize = 5;
@@ -89,4 +93,26 @@ pub fn decode<A: DeserializeOwned + crate::EntityRecord>(
             entity: kind,
             message: e.to_string(),
         })
+}
+
+/// Decodes a wire-format record of any canonical entity type.
+pub fn decode_any(catalog: &Catalog, bytes: &[u8]) -> Result<Canonical<Attributes>, WireError> {
+    let kind = kind(catalog, bytes)?;
+    Ok(match kind {
+        EntityKind::Worker => {
+            decode::<WorkerAttributes>(catalog, kind, bytes)?.map(Attributes::Worker)
+        }
+        EntityKind::Organization => {
+            decode::<OrganizationAttributes>(catalog, kind, bytes)?.map(Attributes::Organization)
+        }
+        EntityKind::CostCenter => {
+            decode::<CostCenterAttributes>(catalog, kind, bytes)?.map(Attributes::CostCenter)
+        }
+        EntityKind::Supplier => {
+            decode::<SupplierAttributes>(catalog, kind, bytes)?.map(Attributes::Supplier)
+        }
+        EntityKind::Invoice => {
+            decode::<InvoiceAttributes>(catalog, kind, bytes)?.map(Attributes::Invoice)
+        }
+    })
 }

@@ -8,6 +8,7 @@
 //! canonical id), one dead letter (`<prefix>.dlq.transformer`), or nothing
 //! when its stream has no mapping.
 
+pub mod enrich;
 mod guard;
 pub mod mapping;
 pub mod normalize;
@@ -15,6 +16,7 @@ mod outputs;
 mod pipeline;
 pub mod settings;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use canonflow_canonical::Catalog;
@@ -59,6 +61,8 @@ pub struct Totals {
     pub canonical: u64,
     pub dead_letters: u64,
     pub unmapped: u64,
+    /// Entities published again, enriched by a late reference.
+    pub reemitted: u64,
 }
 
 impl Totals {
@@ -67,6 +71,7 @@ impl Totals {
         self.canonical += other.canonical;
         self.dead_letters += other.dead_letters;
         self.unmapped += other.unmapped;
+        self.reemitted += other.reemitted;
     }
 }
 
@@ -80,14 +85,39 @@ pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<(), Error> 
             settings.mappings_dir.display().to_string(),
         ));
     }
-    let catalog = Catalog::embedded()?;
+    let catalog = Arc::new(Catalog::embedded()?);
     prepare_topics(&deployment.kafka, &deployment.topics, &settings, &mappings).await?;
+    let instance = settings
+        .instance_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let enrichment = enrich::Enrichment::new(
+        mappings.enrichments().to_vec(),
+        settings.max_pending_enrichments,
+    );
+    // Follows the reference topics until `run` returns (stops on drop).
+    let _tail = match enrichment.is_enabled() {
+        true => Some(
+            enrich::tail::start(
+                &deployment.kafka,
+                &deployment.topics,
+                &instance,
+                Arc::clone(&catalog),
+                enrichment.clone(),
+            )
+            .await
+            .map_err(Error::Kafka)?,
+        ),
+        false => None,
+    };
     let pipeline = build(
         &deployment.kafka,
         deployment.topics,
         &settings,
+        &instance,
         mappings,
         catalog,
+        enrichment,
     )?;
     tracing::info!(group = %settings.group_id, "transformer started");
     let worker = tokio::task::spawn_blocking(move || {
@@ -130,13 +160,11 @@ fn build(
     kafka_config: &KafkaConfig,
     topics: Topics,
     settings: &TransformerConfig,
+    instance: &str,
     mappings: mapping::Mappings,
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
+    enrichment: enrich::Enrichment,
 ) -> Result<pipeline::Pipeline, Error> {
-    let instance = settings
-        .instance_id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let transactional_id = format!("{}-transformer-{instance}", topics.prefix);
     let kafka_error = |e: rdkafka::error::KafkaError| Error::Kafka(e.to_string());
     let producer = kafka_config
@@ -152,6 +180,7 @@ fn build(
         producer,
         mappings,
         catalog,
+        enrichment,
         topics,
         settings.transaction_records.max(1),
         Duration::from_millis(settings.transaction_max_ms),

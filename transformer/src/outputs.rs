@@ -2,13 +2,15 @@
 //! its entity's topic, keyed by canonical id, or a dead letter carrying the
 //! original key, value and headers plus the error.
 
-use canonflow_canonical::{Catalog, wire};
+use canonflow_canonical::entities::Attributes;
+use canonflow_canonical::{Canonical, Catalog, wire};
 use canonflow_common::headers;
 use canonflow_common::topics::Topics;
 use chrono::{SecondsFormat, Utc};
 use rdkafka::Message;
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
 
+use crate::enrich::Enrichment;
 use crate::mapping::{MapError, Mappings, Outcome, RawRecord};
 
 /// One record to produce.
@@ -32,6 +34,7 @@ pub enum Transformed {
 pub fn transform(
     message: &OwnedMessage,
     mappings: &Mappings,
+    enrichment: &Enrichment,
     catalog: &Catalog,
     topics: &Topics,
 ) -> Transformed {
@@ -49,13 +52,18 @@ pub fn transform(
         source: header(headers::SOURCE),
         stream: header(headers::STREAM),
     };
-    let entity = match mappings.map(&raw) {
+    let mut entity = match mappings.map(&raw) {
         Ok(Outcome::Mapped(entity)) => entity,
         Ok(Outcome::Unmapped { source, stream }) => {
             return Transformed::Unmapped { source, stream };
         }
         Err(error) => return dead_letter(message, topics, &raw, mappings, &error),
     };
+    enrichment.apply(&mut entity);
+    if let Attributes::CostCenter(_) = entity.attributes {
+        // Known at once to the records after it, before it is read back.
+        enrichment.learn(&entity);
+    }
     let kind = entity.attributes.kind();
     match wire::encode(catalog, kind, &entity) {
         Ok(payload) => Transformed::Canonical(Output {
@@ -76,6 +84,31 @@ pub fn transform(
             &MapError::new("", e.to_string()),
         ),
     }
+}
+
+/// An enriched entity to publish again: its headers say where it is from.
+pub fn reemit(
+    entity: &Canonical<Attributes>,
+    catalog: &Catalog,
+    topics: &Topics,
+) -> Result<Output, String> {
+    let kind = entity.attributes.kind();
+    let payload = wire::encode(catalog, kind, entity).map_err(|e| e.to_string())?;
+    let headers = OwnedHeaders::new_with_capacity(2)
+        .insert(Header {
+            key: headers::SOURCE,
+            value: Some(&entity.source),
+        })
+        .insert(Header {
+            key: headers::STREAM,
+            value: Some(&entity.stream),
+        });
+    Ok(Output {
+        topic: topics.canonical(kind.name()),
+        key: Some(entity.canonical_id.clone().into_bytes()),
+        payload: Some(payload),
+        headers,
+    })
 }
 
 fn dead_letter(

@@ -13,9 +13,11 @@
 //! committed offset ([`GroupContext`]).
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use canonflow_canonical::Catalog;
+use canonflow_canonical::entities::Attributes;
+use canonflow_canonical::{Canonical, Catalog};
 use canonflow_common::Shutdown;
 use canonflow_common::kafka::GroupContext;
 use canonflow_common::topics::Topics;
@@ -26,9 +28,10 @@ use rdkafka::message::OwnedMessage;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
+use crate::enrich::Enrichment;
 use crate::guard::{Guard, Tripped};
 use crate::mapping::Mappings;
-use crate::outputs::{Output, Transformed, transform};
+use crate::outputs::{self, Output, Transformed, transform};
 use crate::{Error, Totals};
 
 /// Transaction calls wait at most this long.
@@ -40,7 +43,8 @@ pub struct Pipeline {
     pub consumer: BaseConsumer<GroupContext>,
     pub producer: ThreadedProducer<DefaultProducerContext>,
     pub mappings: Mappings,
-    pub catalog: Catalog,
+    pub catalog: Arc<Catalog>,
+    pub enrichment: Enrichment,
     pub topics: Topics,
     pub batch_records: usize,
     pub batch_time: Duration,
@@ -64,7 +68,8 @@ impl Pipeline {
         consumer: BaseConsumer<GroupContext>,
         producer: ThreadedProducer<DefaultProducerContext>,
         mappings: Mappings,
-        catalog: Catalog,
+        catalog: Arc<Catalog>,
+        enrichment: Enrichment,
         topics: Topics,
         batch_records: usize,
         batch_time: Duration,
@@ -75,6 +80,7 @@ impl Pipeline {
             producer,
             mappings,
             catalog,
+            enrichment,
             topics,
             batch_records,
             batch_time,
@@ -98,7 +104,7 @@ impl Pipeline {
         let mut idle_since: Option<Instant> = None;
         while !shutdown.is_triggered() {
             let batch = self.gather(shutdown);
-            if batch.is_empty() {
+            if batch.is_empty() && !self.enrichment.has_reemits() {
                 if self.idle_long_enough(&mut idle_since) {
                     tracing::info!("no raw records for the configured idle time; exiting");
                     break;
@@ -163,12 +169,43 @@ impl Pipeline {
 
     /// Maps, produces and commits one batch in one transaction.
     fn commit_batch(&mut self, batch: &[OwnedMessage]) -> Result<(), BatchError> {
+        let reemits = self.enrichment.take_reemits();
+        let result = self.transact(batch, &reemits);
+        if result.is_err() {
+            self.enrichment.requeue(reemits);
+        }
+        result
+    }
+
+    fn transact(
+        &mut self,
+        batch: &[OwnedMessage],
+        reemits: &[Canonical<Attributes>],
+    ) -> Result<(), BatchError> {
         let mut totals = Totals::default();
         self.producer
             .begin_transaction()
             .map_err(BatchError::kafka)?;
+        for entity in reemits {
+            let sent = outputs::reemit(entity, &self.catalog, &self.topics)
+                .map_err(|e| {
+                    BatchError::Fatal(Error::Kafka(format!("encoding an enriched entity: {e}")))
+                })
+                .and_then(|output| self.send(&output));
+            if let Err(e) = sent {
+                self.abort();
+                return Err(e);
+            }
+        }
+        totals.reemitted = reemits.len() as u64;
         for message in batch {
-            let transformed = transform(message, &self.mappings, &self.catalog, &self.topics);
+            let transformed = transform(
+                message,
+                &self.mappings,
+                &self.enrichment,
+                &self.catalog,
+                &self.topics,
+            );
             let output = match transformed {
                 Transformed::Canonical(output) => {
                     totals.canonical += 1;
@@ -239,6 +276,12 @@ impl Pipeline {
     }
 
     fn commit(&self, batch: &[OwnedMessage]) -> Result<(), BatchError> {
+        if batch.is_empty() {
+            return self
+                .producer
+                .commit_transaction(TRANSACTION_TIMEOUT)
+                .map_err(BatchError::kafka);
+        }
         let offsets = next_offsets(batch).map_err(BatchError::kafka)?;
         let group = self
             .consumer

@@ -38,6 +38,10 @@ pub struct TransformerConfig {
     /// a job. Unset (the default): run until stopped.
     #[serde(default)]
     pub exit_when_idle_secs: Option<u64>,
+    /// At most this many entities wait in memory for a late reference; more
+    /// are enriched only when they next change (or on a replay).
+    #[serde(default = "default_max_pending")]
+    pub max_pending_enrichments: usize,
 }
 
 /// When dead letters mean a bad deploy rather than bad records: the
@@ -81,6 +85,9 @@ fn default_transaction_max_ms() -> u64 {
 }
 fn default_max_record_bytes() -> usize {
     1024 * 1024
+}
+fn default_max_pending() -> usize {
+    100_000
 }
 fn default_consecutive() -> u64 {
     1_000

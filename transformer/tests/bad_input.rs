@@ -11,6 +11,7 @@ mod bad_records;
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use canonflow_canonical::entities::Attributes;
 use canonflow_transformer::mapping::{MapError, Mappings, Outcome, RawRecord};
@@ -30,6 +31,9 @@ fn repo() -> PathBuf {
 fn mappings(max_record_bytes: usize) -> Mappings {
     Mappings::load(&repo().join("config/mappings"), max_record_bytes).unwrap()
 }
+
+/// The shipped mappings with the default-sized limit, loaded once.
+static MAPPINGS: LazyLock<Mappings> = LazyLock::new(|| mappings(1 << 20));
 
 fn raw(entry: &BadRecord, offset: i64) -> RawRecord<'_> {
     RawRecord {
@@ -96,7 +100,7 @@ fn misjudged(entry: &BadRecord, result: Result<Outcome, MapError>) -> Option<Str
 
 #[test]
 fn every_bad_record_is_refused_with_its_path_and_problem() {
-    let mappings = mappings(1 << 20);
+    let mappings = &*MAPPINGS;
     let catalog = catalog();
     assert!(catalog.len() >= 30, "only {} kinds", catalog.len());
     let names: BTreeSet<_> = catalog.iter().map(|e| e.name).collect();
@@ -120,7 +124,10 @@ fn every_bad_record_is_refused_with_its_path_and_problem() {
             Err(_) => Some("map panicked".into()),
         };
         if let Some(verdict) = verdict {
-            wrong.push(format!("{} ({}/{}): {verdict}", entry.name, entry.source, entry.stream));
+            wrong.push(format!(
+                "{} ({}/{}): {verdict}",
+                entry.name, entry.source, entry.stream
+            ));
         }
     }
     assert!(
@@ -159,7 +166,7 @@ fn negative_zero_is_not_bad_but_zero() {
     let mut payload = valid_worker();
     payload["salary"]["amount"] = "-0.00".into();
     let payload = serde_json::to_vec(&payload).unwrap();
-    let Ok(Outcome::Mapped(entity)) = mappings(1 << 20).map(&worker(&payload)) else {
+    let Ok(Outcome::Mapped(entity)) = MAPPINGS.map(&worker(&payload)) else {
         panic!("a salary of -0.00 is refused");
     };
     let Attributes::Worker(attributes) = entity.attributes else {
@@ -280,7 +287,7 @@ proptest! {
     fn map_never_panics_on_arbitrary_bytes(
         payload in prop::collection::vec(any::<u8>(), 0..2048),
     ) {
-        if let Err(error) = mappings(1 << 20).map(&worker(&payload)) {
+        if let Err(error) = MAPPINGS.map(&worker(&payload)) {
             assert_well_formed(&error);
         }
     }
@@ -291,7 +298,7 @@ proptest! {
     ) {
         let text = serde_json::to_string_pretty(&valid_worker()).unwrap();
         let mangled = apply(&text, &edits);
-        if let Err(error) = mappings(1 << 20).map(&worker(mangled.as_bytes())) {
+        if let Err(error) = MAPPINGS.map(&worker(mangled.as_bytes())) {
             assert_well_formed(&error);
         }
     }
@@ -305,7 +312,7 @@ proptest! {
         let mut payload = valid_worker();
         *payload.pointer_mut(pointer).unwrap() = value;
         let payload = serde_json::to_vec(&payload).unwrap();
-        if let Err(error) = mappings(1 << 20).map(&worker(&payload)) {
+        if let Err(error) = MAPPINGS.map(&worker(&payload)) {
             assert_well_formed(&error);
             prop_assert!(error.path.starts_with(pointer), "{pointer}: {error}");
         }

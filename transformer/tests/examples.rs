@@ -4,13 +4,16 @@
 //! `<name>.raw.json` is a raw record (coordinates, key, headers, payload);
 //! `<name>.canonical.json` is what the transformer must make of it. After an
 //! intended change, `CANONFLOW_UPDATE_EXAMPLES=1 cargo test --test examples`
-//! rewrites the expectations — review the diff before committing.
+//! rewrites the expectations — review the diff before committing. The
+//! examples are enriched from one another (the worker from the cost center)
+//! as the transformer would once it has read them all.
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use std::path::{Path, PathBuf};
 
-use canonflow_canonical::{Catalog, wire};
+use canonflow_canonical::{Catalog, EntityKind, wire};
+use canonflow_transformer::enrich::Enrichment;
 use canonflow_transformer::mapping::{Mappings, Outcome, RawRecord};
 use serde_json::Value;
 
@@ -47,12 +50,27 @@ fn every_example_maps_to_its_expected_canonical_entity() {
         .collect();
     raws.sort();
     assert!(raws.len() >= 5, "examples missing from {}", dir.display());
+    // Enrichment as in the pipeline once every example is known: the
+    // references (cost centers) first, then each entity enriched from them.
+    let mapped: Vec<_> = raws
+        .iter()
+        .map(|path| {
+            let raw: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+            let Outcome::Mapped(entity) = map_example(&mappings, &raw) else {
+                panic!("{}: no mapping", path.display());
+            };
+            entity
+        })
+        .collect();
+    let enrichment = Enrichment::new(mappings.enrichments().to_vec(), 100);
+    for entity in &mapped {
+        if entity.attributes.kind() == EntityKind::CostCenter {
+            enrichment.learn(entity);
+        }
+    }
     let mut kinds = std::collections::BTreeSet::new();
-    for raw_path in raws {
-        let raw: Value = serde_json::from_slice(&std::fs::read(&raw_path).unwrap()).unwrap();
-        let Outcome::Mapped(entity) = map_example(&mappings, &raw) else {
-            panic!("{}: no mapping", raw_path.display());
-        };
+    for (raw_path, mut entity) in raws.into_iter().zip(mapped) {
+        enrichment.apply(&mut entity);
         kinds.insert(entity.attributes.kind());
         // The entity survives its Avro schema.
         wire::encode(&catalog, entity.attributes.kind(), &entity).unwrap();

@@ -29,6 +29,28 @@ use serde::Deserialize;
 pub struct MappingFile {
     #[serde(default)]
     pub mappings: Vec<MappingConfig>,
+    #[serde(default)]
+    pub enrichments: Vec<EnrichmentConfig>,
+}
+
+/// A canonical field filled from a reference entity, e.g. a worker's
+/// cost-center name from the finance system's cost center:
+///
+/// ```toml
+/// [[enrichments]]
+/// entity = "worker"
+/// field = "cost_center_name"
+/// precedence = ["finance", "hr"]
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrichmentConfig {
+    pub entity: String,
+    pub field: String,
+    /// Sources in order of trust: the first with a value wins the field.
+    /// Unlisted sources come after the listed ones.
+    #[serde(default)]
+    pub precedence: Vec<String>,
 }
 
 /// How one (source, stream) becomes one canonical entity type.

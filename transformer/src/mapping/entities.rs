@@ -33,8 +33,8 @@ fn worker(r: &mut Reader<'_>) -> Result<WorkerAttributes, MapError> {
         termination_date: r.optional("termination_date", n::date)?,
         organization_id: r.optional("organization_id", n::code)?,
         cost_center_code: r.optional("cost_center_code", n::code)?,
-        // Enrichment fills it from the cost center entity.
-        cost_center_name: None,
+        // Usually filled by enrichment from the cost center entity.
+        cost_center_name: r.optional("cost_center_name", n::name)?,
         salary: r.money("salary", None)?,
         work_country: r.optional("work_country", n::country)?,
         work_city: r.optional("work_city", n::name)?,

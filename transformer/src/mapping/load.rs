@@ -63,8 +63,15 @@ pub struct Loaded {
     pub file: PathBuf,
 }
 
+/// Everything the mapping files of a directory declare.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedDir {
+    pub mappings: Vec<Loaded>,
+    pub enrichments: Vec<crate::enrich::Rule>,
+}
+
 /// Every `*.toml` file in `dir`, in name order.
-pub fn load_dir(dir: &Path) -> Result<Vec<Loaded>, MappingConfigError> {
+pub fn load_dir(dir: &Path) -> Result<LoadedDir, MappingConfigError> {
     let read_error = |source| MappingConfigError::Dir {
         dir: dir.to_owned(),
         source,
@@ -75,23 +82,43 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Loaded>, MappingConfigError> {
         .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
         .collect();
     files.sort();
-    let mut loaded = Vec::new();
+    let mut loaded = LoadedDir::default();
     for file in &files {
-        loaded.extend(load_file(file)?);
+        let one = load_file(file)?;
+        loaded.mappings.extend(one.mappings);
+        loaded.enrichments.extend(one.enrichments);
     }
     Ok(loaded)
 }
 
 /// One mapping file, parsed and checked.
-pub fn load_file(file: &Path) -> Result<Vec<Loaded>, MappingConfigError> {
+pub fn load_file(file: &Path) -> Result<LoadedDir, MappingConfigError> {
     let parsed: MappingFile = Figment::from(Toml::file_exact(file))
         .extract()
         .map_err(|e| MappingConfigError::Parse(e.to_string()))?;
-    parsed
+    let mappings = parsed
         .mappings
         .into_iter()
         .map(|config| check(file, config))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    let enrichments = parsed
+        .enrichments
+        .into_iter()
+        .map(|config| {
+            crate::enrich::Rule::from_config(&config).map_err(|message| {
+                MappingConfigError::Invalid {
+                    file: file.to_owned(),
+                    mapping: format!("enrichment of {}.{}", config.entity, config.field),
+                    key: "field".into(),
+                    message,
+                }
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(LoadedDir {
+        mappings,
+        enrichments,
+    })
 }
 
 fn check(file: &Path, config: MappingConfig) -> Result<Loaded, MappingConfigError> {

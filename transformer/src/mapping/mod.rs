@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use load::{Field, Fields, Loaded, MappingConfigError, load_dir, load_file};
+pub use load::{Field, Fields, Loaded, LoadedDir, MappingConfigError, load_dir, load_file};
 pub use reader::{MapError, Reader};
 
 use crate::normalize;
@@ -57,6 +57,7 @@ pub enum Outcome {
 pub struct Mappings {
     by_stream: HashMap<(String, String), Loaded>,
     max_record_bytes: usize,
+    enrichments: Vec<crate::enrich::Rule>,
 }
 
 /// Where the "canonical id" UUIDs live: v5 of `canonflow:canonical`.
@@ -76,9 +77,9 @@ impl Mappings {
         Self::new(load_dir(dir)?, max_record_bytes)
     }
 
-    pub fn new(loaded: Vec<Loaded>, max_record_bytes: usize) -> Result<Self, MappingConfigError> {
+    pub fn new(loaded: LoadedDir, max_record_bytes: usize) -> Result<Self, MappingConfigError> {
         let mut by_stream = HashMap::new();
-        for mapping in loaded {
+        for mapping in loaded.mappings {
             let key = (mapping.config.source.clone(), mapping.config.stream.clone());
             if let Some(first) = by_stream.get(&key) {
                 let first: &Loaded = first;
@@ -94,6 +95,7 @@ impl Mappings {
         Ok(Self {
             by_stream,
             max_record_bytes,
+            enrichments: loaded.enrichments,
         })
     }
 
@@ -103,6 +105,11 @@ impl Mappings {
 
     pub fn is_empty(&self) -> bool {
         self.by_stream.is_empty()
+    }
+
+    /// The declared enrichments.
+    pub fn enrichments(&self) -> &[crate::enrich::Rule] {
+        &self.enrichments
     }
 
     /// The entity types some mapping produces.
@@ -203,9 +210,10 @@ fn source_id<'a>(key: Option<&'a [u8]>, source: &str, stream: &str) -> Result<&'
         .and_then(|rest| rest.strip_prefix('/'))
         .filter(|id| !id.is_empty())
         .ok_or_else(|| {
+            let shown = normalize::Invalid::new("", &Value::String(key.to_owned())).found;
             MapError::new(
                 "",
-                format!("the raw record's key {key:?} is not <source>/<stream>/<id> for {source}/{stream}"),
+                format!("the raw record's key {shown} is not <source>/<stream>/<id> for {source}/{stream}"),
             )
         })
 }

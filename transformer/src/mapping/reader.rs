@@ -133,12 +133,7 @@ impl<'a> Reader<'a> {
             }
         };
         normalize::money(amount, &Value::String(code))
-            .map(|m| {
-                Some(Money {
-                    amount_minor: m.amount_minor,
-                    currency: m.currency,
-                })
-            })
+            .map(Some)
             .map_err(|e| Self::invalid(amount_path, field, e))
     }
 
@@ -166,12 +161,8 @@ impl<'a> Reader<'a> {
         let unit = unit.ok_or_else(|| {
             MapError::new(&unit_path, format!("{field}: a quantity without a unit"))
         })?;
-        normalize::quantity(value, unit)
-            .map(|q| Quantity {
-                micro_units: q.micro_units,
-                unit: q.unit,
-            })
-            .map_err(|e| Self::invalid(value_path, field, e))
+        normalize::check_unit(unit).map_err(|e| Self::invalid(unit_path, field, e))?;
+        normalize::quantity(value, unit).map_err(|e| Self::invalid(value_path, field, e))
     }
 
     /// A list of scalars, each normalized; absent or null is empty.
@@ -214,7 +205,13 @@ impl<'a> Reader<'a> {
         items
             .iter()
             .enumerate()
-            .map(|(i, item)| read(&mut Reader::at(item, format!("{path}/{i}"), item_fields)))
+            .map(|(i, item)| {
+                let at = format!("{path}/{i}");
+                if !item.is_object() {
+                    return Err(Self::invalid(at, field, Invalid::new("an object", item)));
+                }
+                read(&mut Reader::at(item, at, item_fields))
+            })
             .collect()
     }
 

@@ -20,7 +20,7 @@ mod proptests;
 
 pub use codes::{code, country};
 pub use money::{Money, currency, currency_exponent, money};
-pub use quantity::{Quantity, quantity};
+pub use quantity::{Quantity, check_unit, quantity};
 pub use scalar::{boolean, integer, one_of, ratio};
 pub use text::{email, name, text};
 pub use time::{date, timestamp};

@@ -76,18 +76,27 @@ const UNITS: &[Unit] = &[
     ),
 ];
 
-/// A quantity from a value (a JSON number or a decimal string) and a unit
-/// (matched trimmed and ignoring case), in micro-units of the SI unit.
-pub fn quantity(value: &Value, unit: &Value) -> Result<Quantity, Invalid> {
-    let known = unit
-        .as_str()
+/// Checks that `unit` names a unit this module converts, so that a caller
+/// can blame the unit rather than the number.
+pub fn check_unit(unit: &Value) -> Result<(), Invalid> {
+    known_unit(unit).map(|_| ())
+}
+
+fn known_unit(unit: &Value) -> Result<&'static Unit, Invalid> {
+    unit.as_str()
         .map(str::trim)
         .and_then(|name| {
             UNITS
                 .iter()
                 .find(|u| u.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
         })
-        .ok_or_else(|| Invalid::new("a known unit (mass, length, time, volume or count)", unit))?;
+        .ok_or_else(|| Invalid::new("a known unit (mass, length, time, volume or count)", unit))
+}
+
+/// A quantity from a value (a JSON number or a decimal string) and a unit
+/// (matched trimmed and ignoring case), in micro-units of the SI unit.
+pub fn quantity(value: &Value, unit: &Value) -> Result<Quantity, Invalid> {
+    let known = known_unit(unit)?;
     let decimal =
         Decimal::from_json(value).map_err(|error| Invalid::new(error.expected(), value))?;
     let overflow = || {

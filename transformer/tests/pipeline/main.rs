@@ -48,37 +48,48 @@ async fn maps_examples_dead_letters_bad_records_and_commits_what_it_wrote() {
         json!({"id": "P0001", "title": "Engineer"}),
     ));
     let coordinates = harness.produce(&raws).await;
+    let at: std::collections::HashMap<String, (i32, i64)> = raws
+        .iter()
+        .map(|r| r.key.clone())
+        .zip(coordinates)
+        .collect();
 
     let run = harness.spawn("");
-    let canonical = harness.canonical_records(examples).await;
     let dead = harness.dead_letters(3).await;
     harness.wait_committed(raws.len()).await;
+
+    // Each example ends as exactly its expected (enriched) entity, keyed by
+    // canonical id: the newest record of its key. The test produced the raw
+    // records at coordinates of its own.
+    let expected: Vec<(String, serde_json::Value)> = support::examples()
+        .into_iter()
+        .map(|(name, _)| {
+            let mut entity = support::expected(&name);
+            support::with_coordinates(&mut entity, &harness.topics.raw(), &at);
+            (name, entity)
+        })
+        .collect();
+    let newest = harness.newest_matching(&expected).await;
     harness
         .stop(run)
         .await
         .expect("the transformer stopped cleanly");
-
-    // Each example became exactly its expected entity, keyed by canonical id.
-    for (i, (name, raw)) in support::examples().into_iter().enumerate() {
-        let mut expected = support::expected(&name);
-        let id = expected["canonical_id"].as_str().unwrap();
-        let (kind, message) = canonical
-            .iter()
-            .find(|(_, m)| m.key() == Some(id.as_bytes()))
+    for (name, entity) in &expected {
+        let id = entity["canonical_id"].as_str().unwrap();
+        let (actual, source_header) = newest
+            .get(id)
             .unwrap_or_else(|| panic!("{name}: no canonical record keyed {id}"));
-        // The test produced the raw record at coordinates of its own.
-        support::with_coordinates(&mut expected, &harness.topics.raw(), coordinates[i]);
-        assert_eq!(harness.decode(*kind, message), expected, "{name}");
+        assert_eq!(actual, entity, "{name}");
         assert_eq!(
-            header(message, headers::SOURCE),
-            Some(raw.source.as_str()),
-            "raw headers carried"
+            source_header.as_deref(),
+            entity["source"].as_str(),
+            "{name}: headers carried"
         );
     }
     assert_eq!(
-        canonical.len(),
+        newest.len(),
         examples,
-        "one canonical record per mapped raw record"
+        "canonical records only for mapped raw records"
     );
 
     // Bad records: dead letters with the original record and the error.
@@ -167,4 +178,76 @@ async fn a_broken_mapping_file_is_refused_at_start_naming_the_key() {
     assert!(error.contains("bad.toml"), "{error}");
     assert!(error.contains("fields.surname"), "{error}");
     assert!(error.contains("WorkerAttributes has no field"), "{error}");
+}
+
+/// The worker and cost center examples share cost center CC0007.
+fn worker_and_cost_center() -> (Raw, Raw) {
+    let examples: std::collections::BTreeMap<String, Raw> =
+        support::examples().into_iter().collect();
+    (
+        examples["worker-messy-hr-export"].clone(),
+        examples["cost-center-odata"].clone(),
+    )
+}
+
+/// Waits until the newest worker record (by version) is enriched; returns it.
+async fn enriched_worker(harness: &Harness) -> serde_json::Value {
+    canonflow_testkit::eventually(support::DEADLINE, "an enriched worker", || async {
+        let workers = harness
+            .decoded(canonflow_canonical::EntityKind::Worker)
+            .await;
+        let newest = workers.into_iter().max_by_key(support::version_key)?;
+        newest["attributes"]["cost_center_name"]
+            .is_string()
+            .then_some(newest)
+    })
+    .await
+}
+
+fn assert_enriched_from_finance(worker: &serde_json::Value) {
+    assert_eq!(worker["attributes"]["cost_center_name"], "Sales – Field");
+    assert_eq!(worker["attributes"]["cost_center_code"], "CC0007");
+    assert_eq!(
+        worker["version"]["reference_modified_at"],
+        "2024-04-01T00:00:00Z"
+    );
+    let provenance = &worker["provenance"];
+    let index = provenance["fields"]["cost_center_name"].as_u64().unwrap() as usize;
+    let origin = &provenance["origins"][index];
+    assert_eq!(origin["source"], "finance", "provenance names the winner");
+    assert_eq!(origin["source_id"], "CC0007");
+    assert_eq!(
+        provenance["fields"]["first_name"], 0,
+        "the rest came from HR"
+    );
+    assert_eq!(provenance["origins"][0]["source"], "hr");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_mapped_before_its_cost_center_is_re_emitted_enriched() {
+    let harness = Harness::start(2).await;
+    let (worker, cost_center) = worker_and_cost_center();
+    harness.produce(&[worker]).await;
+    let run = harness.spawn("");
+    let first = harness.canonical_records(1).await;
+    assert_eq!(
+        harness.decode(first[0].0, &first[0].1)["attributes"]["cost_center_name"],
+        serde_json::Value::Null,
+        "no cost center known yet"
+    );
+    harness.produce(&[cost_center]).await;
+    let worker = enriched_worker(&harness).await;
+    harness.stop(run).await.expect("stopped cleanly");
+    assert_enriched_from_finance(&worker);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cost_center_mapped_before_its_worker_enriches_it() {
+    let harness = Harness::start(2).await;
+    let (worker, cost_center) = worker_and_cost_center();
+    harness.produce(&[cost_center, worker]).await;
+    let run = harness.spawn("");
+    let worker = enriched_worker(&harness).await;
+    harness.stop(run).await.expect("stopped cleanly");
+    assert_enriched_from_finance(&worker);
 }

@@ -90,15 +90,49 @@ pub fn expected(name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-/// Points an expected entity's version and own origin at `(partition, offset)`.
-pub fn with_coordinates(expected: &mut Value, topic: &str, (partition, offset): (i32, i64)) {
-    let point = |at: &mut Value| {
-        at["raw_topic"] = topic.into();
-        at["raw_partition"] = partition.into();
-        at["raw_offset"] = offset.into();
+/// Points an expected entity's version and origins at the raw records the
+/// test produced: `at` maps raw keys to (partition, offset).
+pub fn with_coordinates(
+    expected: &mut Value,
+    topic: &str,
+    at: &std::collections::HashMap<String, (i32, i64)>,
+) {
+    let key = |v: &Value| {
+        let text = |f: &str| v[f].as_str().unwrap_or_default().to_owned();
+        format!(
+            "{}/{}/{}",
+            text("source"),
+            text("stream"),
+            text("source_id")
+        )
     };
-    point(&mut expected["version"]);
-    point(&mut expected["provenance"]["origins"][0]);
+    let point = |target: &mut Value, (partition, offset): (i32, i64)| {
+        target["raw_topic"] = topic.into();
+        target["raw_partition"] = partition.into();
+        target["raw_offset"] = offset.into();
+    };
+    if let Some(own) = at.get(&key(expected)) {
+        point(&mut expected["version"], *own);
+    }
+    if let Some(origins) = expected["provenance"]["origins"].as_array_mut() {
+        for origin in origins {
+            if let Some(coordinates) = at.get(&key(origin)) {
+                point(origin, *coordinates);
+            }
+        }
+    }
+}
+
+/// A decoded entity's version as a sortable key (see `SourceVersion`).
+pub fn version_key(entity: &Value) -> (String, i64, String, i64) {
+    let v = &entity["version"];
+    let text = |x: &Value| x.as_str().unwrap_or_default().to_owned();
+    (
+        text(&v["modified_at"]),
+        v["raw_offset"].as_i64().unwrap_or_default(),
+        text(&v["reference_modified_at"]),
+        v["mapping_version"].as_i64().unwrap_or_default(),
+    )
 }
 
 pub fn header<'a>(message: &'a OwnedMessage, name: &str) -> Option<&'a str> {
@@ -306,6 +340,56 @@ impl Harness {
             || async { (self.committed().await >= want).then_some(()) },
         )
         .await;
+    }
+
+    /// The newest record (by version) of every canonical id, with its
+    /// source header; polled until `expected` all match or the deadline.
+    pub async fn newest_matching(
+        &self,
+        expected: &[(String, Value)],
+    ) -> std::collections::HashMap<String, (Value, Option<String>)> {
+        let deadline = std::time::Instant::now() + DEADLINE;
+        loop {
+            let mut newest: std::collections::HashMap<String, (Value, Option<String>)> =
+                std::collections::HashMap::new();
+            for kind in EntityKind::ALL {
+                let topic = self.topics.canonical(kind.name());
+                for message in drain_if_exists(&self.stack, &topic, DEADLINE)
+                    .await
+                    .unwrap_or_default()
+                {
+                    let entity = self.decode(kind, &message);
+                    let id = entity["canonical_id"].as_str().unwrap().to_owned();
+                    let source = header(&message, headers::SOURCE).map(str::to_owned);
+                    let newer = newest
+                        .get(&id)
+                        .is_none_or(|(known, _)| version_key(&entity) >= version_key(known));
+                    if newer {
+                        newest.insert(id, (entity, source));
+                    }
+                }
+            }
+            let all = expected.iter().all(|(_, e)| {
+                let id = e["canonical_id"].as_str().unwrap_or_default();
+                newest.get(id).is_some_and(|(actual, _)| actual == e)
+            });
+            if all || std::time::Instant::now() > deadline {
+                return newest;
+            }
+            // Poll the topics again; the deadline bounds it.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Every record of one entity's canonical topic, decoded, in topic order.
+    pub async fn decoded(&self, kind: EntityKind) -> Vec<Value> {
+        let topic = self.topics.canonical(kind.name());
+        drain_if_exists(&self.stack, &topic, DEADLINE)
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|m| self.decode(kind, m))
+            .collect()
     }
 
     /// A canonical record decoded, as JSON.

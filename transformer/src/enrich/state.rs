@@ -1,0 +1,300 @@
+//! The enrichment state: the reference entities known so far, entities
+//! waiting for a reference, and enriched copies waiting to be published.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use canonflow_canonical::entities::Attributes;
+use canonflow_canonical::{Canonical, EntityKind, Origin, Provenance};
+use chrono::{DateTime, Utc};
+
+use super::rules::{Rule, Target};
+
+/// A cost center as a reference: its name, version and origin.
+#[derive(Debug, Clone)]
+struct Reference {
+    name: String,
+    modified_at: Option<DateTime<Utc>>,
+    ordering: (Option<DateTime<Utc>>, i64, Option<DateTime<Utc>>, i32),
+    origin: Origin,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Cost centers by code.
+    references: HashMap<String, Reference>,
+    /// Entities missing a reference: code → canonical id → newest entity.
+    pending: HashMap<String, HashMap<String, Canonical<Attributes>>>,
+    /// The same the other way round: canonical id → codes it waits for.
+    waiting_on: HashMap<String, Vec<String>>,
+    pending_count: usize,
+    warned_full: bool,
+    /// Enriched entities to publish.
+    reemits: Vec<Canonical<Attributes>>,
+}
+
+/// Shared by the pipeline (apply, publish re-emits) and the tail (learn).
+#[derive(Debug, Clone)]
+pub struct Enrichment {
+    rules: Arc<Vec<Rule>>,
+    state: Arc<Mutex<State>>,
+    max_pending: usize,
+}
+
+impl Enrichment {
+    pub fn new(rules: Vec<Rule>, max_pending: usize) -> Self {
+        Self {
+            rules: Arc::new(rules),
+            state: Arc::default(),
+            max_pending,
+        }
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
+    /// The canonical topics the state is folded from.
+    pub fn entities(&self) -> Vec<EntityKind> {
+        let mut kinds = vec![EntityKind::CostCenter];
+        kinds.extend(self.rules.iter().map(|r| r.target.entity()));
+        kinds.dedup();
+        kinds
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere while holding the lock cannot leave the maps
+        // half-updated in a way that matters: keep going with them.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Fills the enrichable fields of `entity` from the references known.
+    pub fn apply(&self, entity: &mut Canonical<Attributes>) {
+        if self.is_enabled() {
+            apply(&self.rules, &self.lock().references, entity);
+        }
+    }
+
+    /// Learns from a canonical entity, mapped here or read back from its
+    /// topic: a cost center becomes a reference (and re-emits what waited
+    /// for it); an entity missing a reference waits for it, or is re-emitted
+    /// at once if the reference is known by now.
+    pub fn learn(&self, entity: &Canonical<Attributes>) {
+        if !self.is_enabled() {
+            return;
+        }
+        let mut state = self.lock();
+        if let Attributes::CostCenter(cost_center) = &entity.attributes {
+            learn_reference(
+                &self.rules,
+                &mut state,
+                &cost_center.code,
+                &cost_center.name,
+                entity,
+            );
+            return;
+        }
+        let mut copy = entity.clone();
+        let missing = apply(&self.rules, &state.references, &mut copy);
+        let id = &entity.canonical_id;
+        for code in state.waiting_on.remove(id).unwrap_or_default() {
+            let removed = state.pending.get_mut(&code).and_then(|w| w.remove(id));
+            if removed.is_some() {
+                state.pending_count = state.pending_count.saturating_sub(1);
+            }
+        }
+        if copy != *entity {
+            state.reemits.push(copy.clone());
+        }
+        for code in missing {
+            if state.pending_count >= self.max_pending {
+                if !state.warned_full {
+                    tracing::warn!(
+                        max = self.max_pending,
+                        "too many entities wait for a reference; further ones are enriched only when they change or on replay"
+                    );
+                    state.warned_full = true;
+                }
+                break;
+            }
+            state
+                .pending
+                .entry(code.clone())
+                .or_default()
+                .insert(id.clone(), copy.clone());
+            state.waiting_on.entry(id.clone()).or_default().push(code);
+            state.pending_count += 1;
+        }
+    }
+
+    /// Enriched entities to publish now; give them back with
+    /// [`requeue`](Self::requeue) if they could not be.
+    pub fn take_reemits(&self) -> Vec<Canonical<Attributes>> {
+        std::mem::take(&mut self.lock().reemits)
+    }
+
+    pub fn requeue(&self, mut reemits: Vec<Canonical<Attributes>>) {
+        let mut state = self.lock();
+        reemits.append(&mut state.reemits);
+        state.reemits = reemits;
+    }
+
+    pub fn has_reemits(&self) -> bool {
+        !self.lock().reemits.is_empty()
+    }
+}
+
+fn learn_reference(
+    rules: &[Rule],
+    state: &mut State,
+    code: &str,
+    name: &str,
+    entity: &Canonical<Attributes>,
+) {
+    let ordering = entity.version.ordering_key();
+    if state
+        .references
+        .get(code)
+        .is_some_and(|known| known.ordering >= ordering)
+    {
+        return;
+    }
+    if entity.deleted {
+        state.references.remove(code);
+        return;
+    }
+    let Some(origin) = entity.provenance.origins.first().cloned() else {
+        return;
+    };
+    state.references.insert(
+        code.to_owned(),
+        Reference {
+            name: name.to_owned(),
+            modified_at: entity.version.modified_at,
+            ordering,
+            origin,
+        },
+    );
+    let waiting = state.pending.remove(code).unwrap_or_default();
+    state.pending_count = state.pending_count.saturating_sub(waiting.len());
+    for (id, mut waiting) in waiting {
+        if let Some(codes) = state.waiting_on.get_mut(&id) {
+            codes.retain(|c| c != code);
+        }
+        apply(rules, &state.references, &mut waiting);
+        state.reemits.push(waiting);
+    }
+}
+
+/// Applies every rule to `entity`; returns the reference codes it needed
+/// but that are not known.
+fn apply(
+    rules: &[Rule],
+    references: &HashMap<String, Reference>,
+    entity: &mut Canonical<Attributes>,
+) -> Vec<String> {
+    let mut missing = Vec::new();
+    let own_source = entity.source.clone();
+    for rule in rules {
+        match (&mut entity.attributes, rule.target) {
+            (Attributes::Worker(worker), Target::WorkerCostCenterName) => {
+                let Some(code) = worker.cost_center_code.clone() else {
+                    continue;
+                };
+                let Some(reference) = references.get(&code) else {
+                    missing.push(code);
+                    continue;
+                };
+                let own = entity
+                    .provenance
+                    .origin_of("cost_center_name")
+                    .map(|o| o.source.as_str());
+                let has_own = worker.cost_center_name.is_some() && own == Some(own_source.as_str());
+                if has_own && !rule.reference_wins(&own_source, &reference.origin.source) {
+                    continue;
+                }
+                worker.cost_center_name = Some(reference.name.clone());
+                credit(
+                    &mut entity.provenance,
+                    "cost_center_name",
+                    &reference.origin,
+                );
+                newer(
+                    &mut entity.version.reference_modified_at,
+                    reference.modified_at,
+                );
+            }
+            (Attributes::Organization(organization), Target::OrganizationCostCenterNames) => {
+                for (i, cost_center) in organization.cost_centers.iter_mut().enumerate() {
+                    let Some(reference) = references.get(&cost_center.code) else {
+                        missing.push(cost_center.code.clone());
+                        continue;
+                    };
+                    cost_center.name = Some(reference.name.clone());
+                    credit(
+                        &mut entity.provenance,
+                        &format!("cost_centers.{i}.name"),
+                        &reference.origin,
+                    );
+                    newer(
+                        &mut entity.version.reference_modified_at,
+                        reference.modified_at,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    missing
+}
+
+/// Records `origin` as the producer of `field`, dropping origins no field
+/// names any more (the entity's own, first, always stays).
+fn credit(provenance: &mut Provenance, field: &str, origin: &Origin) {
+    let index = match provenance.origins.iter().position(|o| o == origin) {
+        Some(index) => index,
+        None => {
+            provenance.origins.push(origin.clone());
+            provenance.origins.len() - 1
+        }
+    };
+    provenance
+        .fields
+        .insert(field.to_owned(), i32::try_from(index).unwrap_or(i32::MAX));
+    let used: Vec<bool> = (0..provenance.origins.len())
+        .map(|i| {
+            i == 0
+                || provenance
+                    .fields
+                    .values()
+                    .any(|&f| usize::try_from(f) == Ok(i))
+        })
+        .collect();
+    if used.iter().all(|u| *u) {
+        return;
+    }
+    let mut renumber = Vec::with_capacity(used.len());
+    let mut next = 0;
+    for keep in &used {
+        renumber.push(next);
+        next += i32::from(*keep);
+    }
+    let mut index = 0;
+    provenance.origins.retain(|_| {
+        index += 1;
+        used[index - 1]
+    });
+    for value in provenance.fields.values_mut() {
+        if let Some(new) = usize::try_from(*value).ok().and_then(|i| renumber.get(i)) {
+            *value = *new;
+        }
+    }
+}
+
+fn newer(current: &mut Option<DateTime<Utc>>, candidate: Option<DateTime<Utc>>) {
+    if candidate > *current {
+        *current = candidate;
+    }
+}
