@@ -9,12 +9,14 @@
 mod drain;
 mod poll;
 mod postgres;
+mod registry;
 mod stack;
 mod topics;
 
 pub use drain::{DRAIN_SENTINEL_PREFIX, drain, drain_if_exists};
 pub use poll::eventually;
 pub use postgres::TestSchema;
+pub use registry::SchemaRegistryDouble;
 pub use stack::{BrokerKind, Stack};
 pub use topics::TestTopics;
 

@@ -38,6 +38,10 @@ pub enum Error {
     NoMappings(String),
     #[error("schema catalog: {0}")]
     Catalog(#[from] canonflow_canonical::catalog::CatalogError),
+    #[error(transparent)]
+    Registry(#[from] canonflow_canonical::registry::RegistryError),
+    #[error("stopped before the schema registry answered")]
+    Cancelled,
     #[error("preparing topics: {0}")]
     Admin(#[from] AdminError),
     #[error("Kafka: {0}")]
@@ -85,7 +89,7 @@ pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<(), Error> 
             settings.mappings_dir.display().to_string(),
         ));
     }
-    let catalog = Arc::new(Catalog::embedded()?);
+    let catalog = Arc::new(catalog(&settings, &deployment.topics, &shutdown).await?);
     prepare_topics(&deployment.kafka, &deployment.topics, &settings, &mappings).await?;
     let instance = settings
         .instance_id
@@ -129,6 +133,40 @@ pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<(), Error> 
         result
     });
     worker.await.map_err(|e| Error::Thread(e.to_string()))?
+}
+
+/// The schema ids: from the registry when one is configured (retrying while
+/// it is unreachable), else the embedded catalog's.
+async fn catalog(
+    settings: &TransformerConfig,
+    topics: &Topics,
+    shutdown: &Shutdown,
+) -> Result<Catalog, Error> {
+    let Some(registry) = &settings.schema_registry else {
+        return Ok(Catalog::embedded()?);
+    };
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        match canonflow_canonical::registry::register(registry, |kind| {
+            topics.canonical(kind.name())
+        })
+        .await
+        {
+            Ok(catalog) => {
+                tracing::info!(registry = %registry.url, ?catalog, "canonical schemas registered");
+                return Ok(catalog);
+            }
+            Err(e) if e.is_retriable() && backoff < Duration::from_secs(30) => {
+                tracing::warn!(error = %e, retry_in = ?backoff, "schema registry not ready");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = shutdown.triggered() => return Err(Error::Cancelled),
+                }
+                backoff *= 2;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 async fn prepare_topics(

@@ -42,6 +42,11 @@ pub struct TransformerConfig {
     /// are enriched only when they next change (or on a replay).
     #[serde(default = "default_max_pending")]
     pub max_pending_enrichments: usize,
+    /// A Confluent-compatible schema registry to register the canonical
+    /// schemas with and take their ids from. Unset: the embedded catalog
+    /// (stable ids derived from the schemas, no server).
+    #[serde(default)]
+    pub schema_registry: Option<canonflow_canonical::registry::RegistryConfig>,
 }
 
 /// When dead letters mean a bad deploy rather than bad records: the

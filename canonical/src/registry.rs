@@ -1,0 +1,127 @@
+//! Production schema ids from a Confluent-compatible schema registry.
+//!
+//! On start the transformer registers each embedded schema under its
+//! canonical topic's subject (`<topic>-value`, Confluent's topic-name
+//! strategy) through `schema_registry_converter`. The registry returns the
+//! existing id for a schema it already has, assigns a new one for a
+//! compatible change, and refuses an incompatible one (HTTP 409) — the
+//! compatibility check of schema evolution, decided by the registry.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use canonflow_common::secret::SecretRef;
+use schema_registry_converter::async_impl::schema_registry::{SrSettings, post_schema};
+use schema_registry_converter::schema_registry_common::{SchemaType, SuppliedSchema};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use crate::{Catalog, EntityKind, SchemaId};
+
+/// `[…schema_registry]`: where the registry is and how to log in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// Base URL, e.g. `https://schema-registry.internal:8081`.
+    pub url: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<SecretRef>,
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+fn default_timeout_secs() -> u64 {
+    10
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("schema registry settings: {0}")]
+    Settings(String),
+    #[error("registering the {entity} schema under subject {subject}: {message}")]
+    Register {
+        entity: EntityKind,
+        subject: String,
+        message: String,
+        retriable: bool,
+    },
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::CatalogError),
+}
+
+impl RegistryError {
+    /// Whether trying again later may help (registry unreachable, 5xx).
+    pub fn is_retriable(&self) -> bool {
+        matches!(
+            self,
+            Self::Register {
+                retriable: true,
+                ..
+            }
+        )
+    }
+}
+
+/// The Confluent subject of a topic's record values.
+pub fn subject(topic: &str) -> String {
+    format!("{topic}-value")
+}
+
+/// Registers every embedded schema under the subject of its topic
+/// (`topic_of(kind)`) and returns a catalog with the registry's ids.
+pub async fn register(
+    config: &RegistryConfig,
+    topic_of: impl Fn(EntityKind) -> String,
+) -> Result<Catalog, RegistryError> {
+    let mut builder = SrSettings::new_builder(config.url.trim_end_matches('/').to_owned());
+    builder.set_timeout(Duration::from_secs(config.timeout_secs));
+    if let Some(username) = &config.username {
+        let password = match &config.password {
+            Some(secret) => Some(
+                secret
+                    .resolve()
+                    .map_err(|e| RegistryError::Settings(e.to_string()))?
+                    .expose_secret()
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        builder.set_basic_authorization(username, password.as_deref());
+    }
+    let settings = builder
+        .build()
+        .map_err(|e| RegistryError::Settings(e.to_string()))?;
+    let mut ids: BTreeMap<EntityKind, SchemaId> = BTreeMap::new();
+    for kind in EntityKind::ALL {
+        let subject = subject(&topic_of(kind));
+        let name = format!("canonflow.{}", record_name(kind));
+        let schema =
+            SuppliedSchema::new(Some(name), SchemaType::Avro, kind.schema_text().to_owned());
+        let registered = post_schema(&settings, subject.clone(), schema)
+            .await
+            .map_err(|e| RegistryError::Register {
+                entity: kind,
+                subject,
+                retriable: e.retriable,
+                message: match &e.cause {
+                    Some(cause) => format!("{}: {cause}", e.error),
+                    None => e.error.clone(),
+                },
+            })?;
+        ids.insert(kind, registered.id);
+    }
+    Ok(Catalog::with_ids(&ids)?)
+}
+
+fn record_name(kind: EntityKind) -> &'static str {
+    use crate::EntityRecord;
+    match kind {
+        EntityKind::Worker => crate::WorkerAttributes::RECORD,
+        EntityKind::Organization => crate::OrganizationAttributes::RECORD,
+        EntityKind::CostCenter => crate::CostCenterAttributes::RECORD,
+        EntityKind::Supplier => crate::SupplierAttributes::RECORD,
+        EntityKind::Invoice => crate::InvoiceAttributes::RECORD,
+    }
+}
