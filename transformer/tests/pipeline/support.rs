@@ -211,7 +211,14 @@ impl Harness {
     }
 
     pub fn config(&self, mappings: &Path, transformer: &str) -> ConfigSource {
-        let toml = format!(
+        ConfigSource::from_figment(Figment::from(Toml::string(
+            &self.config_toml(mappings, transformer),
+        )))
+    }
+
+    /// The deployment configuration of the transformer under test.
+    pub fn config_toml(&self, mappings: &Path, transformer: &str) -> String {
+        format!(
             r#"
             [kafka]
             bootstrap_servers = "{}"
@@ -230,8 +237,7 @@ impl Harness {
             self.topics.prefix,
             mappings,
             self.group,
-        );
-        ConfigSource::from_figment(Figment::from(Toml::string(&toml)))
+        )
     }
 
     /// Runs the transformer in-process with the shipped mappings.
@@ -410,6 +416,19 @@ impl Harness {
             EntityKind::CostCenter => json::<CostCenterAttributes>(&self.catalog, kind, bytes),
             EntityKind::Supplier => json::<SupplierAttributes>(&self.catalog, kind, bytes),
             EntityKind::Invoice => json::<InvoiceAttributes>(&self.catalog, kind, bytes),
+        }
+    }
+}
+
+/// SIGKILLs the processes when dropped, so a failing test leaves none behind.
+pub struct KillOnDrop(pub Vec<u32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .output();
         }
     }
 }
