@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
+#[path = "../bad_records/mod.rs"]
+mod bad_records;
 #[allow(dead_code, reason = "each test binary uses part of the harness")]
 mod support;
 
@@ -303,4 +305,118 @@ async fn an_incompatible_registered_schema_stops_the_transformer_at_start() {
     assert!(error.contains(&subject), "{error}");
     assert!(error.contains("incompatible"), "{error}");
     assert!(registry.requests() >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_with_a_new_mapping_version_changes_only_the_mapping_version() {
+    let harness = Harness::start(2).await;
+    let (_, supplier) = support::examples()
+        .into_iter()
+        .find(|(name, _)| name == "supplier-odata")
+        .unwrap();
+    harness.produce(&[supplier]).await;
+    let run = harness.spawn("");
+    harness.wait_committed(1).await;
+    harness.stop(run).await.expect("stopped cleanly");
+
+    // Version 2 of the mappings; the transformer's offsets back to the start.
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/mappings");
+    for file in ["hr.toml", "finance.toml"] {
+        let text = std::fs::read_to_string(shipped.join(file)).unwrap();
+        std::fs::write(
+            dir.path().join(file),
+            text.replace("version = 1", "version = 2"),
+        )
+        .unwrap();
+    }
+    harness.reset_offsets().await;
+    assert_eq!(harness.committed().await, 0);
+    let run = harness.spawn_with_mappings(dir.path(), "");
+    harness.wait_committed(1).await;
+    harness.stop(run).await.expect("stopped cleanly");
+
+    let records = harness
+        .decoded(canonflow_canonical::EntityKind::Supplier)
+        .await;
+    assert_eq!(records.len(), 2, "one record per run");
+    let (first, second) = (&records[0], &records[1]);
+    assert_eq!(first["version"]["mapping_version"], 1);
+    assert_eq!(second["version"]["mapping_version"], 2);
+    assert_eq!(second["provenance"]["origins"][0]["mapping_version"], 2);
+    assert!(
+        support::version_key(second) > support::version_key(first),
+        "the replay wins"
+    );
+    let mut same = second.clone();
+    same["version"]["mapping_version"] = 1.into();
+    same["provenance"]["origins"][0]["mapping_version"] = 1.into();
+    assert_eq!(&same, first, "nothing but the mapping version changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_bad_record_is_dead_lettered_and_the_transformer_keeps_going() {
+    let harness = Harness::start(2).await;
+    let catalog = bad_records::catalog();
+    let records: Vec<_> = catalog
+        .iter()
+        .map(|bad| {
+            (
+                bad.key.as_deref(),
+                bad.payload.as_deref(),
+                bad.source,
+                bad.stream,
+            )
+        })
+        .collect();
+    let at = harness.produce_raw(&records).await;
+    // A good record after all of them is still mapped.
+    let (_, supplier) = support::examples()
+        .into_iter()
+        .find(|(name, _)| name == "supplier-odata")
+        .unwrap();
+    harness.produce(&[supplier]).await;
+    let run = harness.spawn("");
+    let dead = harness.dead_letters(catalog.len()).await;
+    let canonical = harness.canonical_records(1).await;
+    harness.wait_committed(catalog.len() + 1).await;
+    harness
+        .stop(run)
+        .await
+        .expect("still running, stopped cleanly");
+
+    assert_eq!(canonical.len(), 1);
+    for (bad, (partition, offset)) in catalog.iter().zip(at) {
+        let origin = format!("{}/{partition}/{offset}", harness.topics.raw());
+        let letter = dead
+            .iter()
+            .find(|m| header(m, headers::ERROR_ORIGIN) == Some(origin.as_str()))
+            .unwrap_or_else(|| panic!("{}: no dead letter", bad.name));
+        assert_eq!(
+            header(letter, headers::ERROR_CLASS),
+            Some("invalid_input"),
+            "{}",
+            bad.name
+        );
+        assert_eq!(
+            header(letter, headers::ERROR_PATH),
+            Some(bad.path),
+            "{}",
+            bad.name
+        );
+        let message = header(letter, headers::ERROR_MESSAGE).unwrap_or_default();
+        assert!(message.contains(bad.problem), "{}: {message}", bad.name);
+        assert_eq!(
+            letter.payload(),
+            bad.payload.as_deref(),
+            "{}: original value kept",
+            bad.name
+        );
+        assert_eq!(
+            letter.key(),
+            bad.key.as_deref(),
+            "{}: original key kept",
+            bad.name
+        );
+    }
 }

@@ -177,6 +177,27 @@ impl Harness {
 
     /// Produces `raws` in order; returns each one's (partition, offset).
     pub async fn produce(&self, raws: &[Raw]) -> Vec<(i32, i64)> {
+        let records: Vec<_> = raws
+            .iter()
+            .map(|raw| {
+                (
+                    Some(raw.key.as_bytes()),
+                    Some(raw.payload.as_slice()),
+                    raw.source.as_str(),
+                    raw.stream.as_str(),
+                )
+            })
+            .collect();
+        self.produce_raw(&records).await
+    }
+
+    /// Produces raw records as given — (key, payload, source, stream), key
+    /// and payload may be absent — all at once; returns each one's
+    /// (partition, offset).
+    pub async fn produce_raw(
+        &self,
+        records: &[(Option<&[u8]>, Option<&[u8]>, &str, &str)],
+    ) -> Vec<(i32, i64)> {
         let producer: FutureProducer = self
             .stack
             .kafka()
@@ -184,30 +205,34 @@ impl Harness {
             .unwrap()
             .create()
             .unwrap();
-        let mut coordinates = Vec::new();
-        for raw in raws {
+        let topic = self.topics.raw();
+        let sends = records.iter().map(|(key, payload, source, stream)| {
             let headers = OwnedHeaders::new()
                 .insert(Header {
                     key: headers::SOURCE,
-                    value: Some(&raw.source),
+                    value: Some(*source),
                 })
                 .insert(Header {
                     key: headers::STREAM,
-                    value: Some(&raw.stream),
+                    value: Some(*stream),
                 });
-            let delivered = producer
-                .send(
-                    FutureRecord::to(&self.topics.raw())
-                        .key(&raw.key)
-                        .payload(&raw.payload)
-                        .headers(headers),
-                    Duration::from_secs(10),
-                )
-                .await
-                .expect("raw record produced");
-            coordinates.push((delivered.partition, delivered.offset));
-        }
-        coordinates
+            let mut record = FutureRecord::<[u8], [u8]>::to(&topic).headers(headers);
+            if let Some(key) = key {
+                record = record.key(*key);
+            }
+            if let Some(payload) = payload {
+                record = record.payload(*payload);
+            }
+            producer.send(record, Duration::from_secs(10))
+        });
+        futures::future::join_all(sends)
+            .await
+            .into_iter()
+            .map(|delivered| {
+                let delivered = delivered.expect("raw record produced");
+                (delivered.partition, delivered.offset)
+            })
+            .collect()
     }
 
     pub fn config(&self, mappings: &Path, transformer: &str) -> ConfigSource {
@@ -252,6 +277,51 @@ impl Harness {
         let config = self.config(&repo().join("config/mappings"), transformer);
         let handle = tokio::spawn(canonflow_transformer::run(config, shutdown.clone()));
         (handle, shutdown)
+    }
+
+    /// Runs the transformer in-process with the mappings in `dir`.
+    pub fn spawn_with_mappings(
+        &self,
+        dir: &Path,
+        transformer: &str,
+    ) -> (
+        JoinHandle<Result<(), canonflow_transformer::Error>>,
+        Shutdown,
+    ) {
+        let shutdown = Shutdown::new();
+        let config = self.config(dir, transformer);
+        let handle = tokio::spawn(canonflow_transformer::run(config, shutdown.clone()));
+        (handle, shutdown)
+    }
+
+    /// Sets the group's committed offsets on the raw topic back to 0, the
+    /// way a replay does: committed by a consumer that never subscribed.
+    pub async fn reset_offsets(&self) {
+        let consumer: BaseConsumer = self
+            .stack
+            .kafka()
+            .consumer_config("test", &self.group)
+            .unwrap()
+            .create()
+            .unwrap();
+        let partitions = canonflow_common::kafka::partition_count(
+            &self.stack.kafka(),
+            "test",
+            &self.topics.raw(),
+        )
+        .await
+        .unwrap();
+        let mut list = TopicPartitionList::new();
+        for p in 0..partitions {
+            list.add_partition_offset(&self.topics.raw(), p, Offset::Offset(0))
+                .unwrap();
+        }
+        tokio::task::spawn_blocking(move || {
+            consumer.commit(&list, rdkafka::consumer::CommitMode::Sync)
+        })
+        .await
+        .unwrap()
+        .unwrap();
     }
 
     pub async fn run_with_mappings(&self, dir: &Path) -> Result<(), canonflow_transformer::Error> {
