@@ -145,7 +145,9 @@ async fn killed_at_random_the_transformer_maps_every_record_exactly_once() {
         support::DEADLINE,
     )
     .await;
-    let mut dead_by_origin: BTreeMap<(i32, i64), BTreeSet<(Vec<u8>, String)>> = BTreeMap::new();
+    // Payload and error message of each dead letter, by raw coordinates.
+    type Letters = BTreeMap<(i32, i64), BTreeSet<(Vec<u8>, String)>>;
+    let mut dead_by_origin = Letters::new();
     for message in &dead {
         let origin = header(message, headers::ERROR_ORIGIN).unwrap();
         let mut parts = origin.rsplitn(3, '/');

@@ -31,6 +31,9 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A raw record's key, payload (either may be absent), source and stream.
+pub type RawParts<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, &'a str, &'a str);
+
 /// A raw record as the fetcher would publish it.
 #[derive(Debug, Clone)]
 pub struct Raw {
@@ -194,10 +197,7 @@ impl Harness {
     /// Produces raw records as given — (key, payload, source, stream), key
     /// and payload may be absent — all at once; returns each one's
     /// (partition, offset).
-    pub async fn produce_raw(
-        &self,
-        records: &[(Option<&[u8]>, Option<&[u8]>, &str, &str)],
-    ) -> Vec<(i32, i64)> {
+    pub async fn produce_raw(&self, records: &[RawParts<'_>]) -> Vec<(i32, i64)> {
         let producer: FutureProducer = self
             .stack
             .kafka()
