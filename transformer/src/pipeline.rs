@@ -140,10 +140,10 @@ impl Pipeline {
         idle_since.get_or_insert_with(Instant::now).elapsed() >= limit
     }
 
-    /// Up to `batch_records` raw records or `batch_time` of polling; empty
-    /// if the group rebalanced on the way.
+    /// Up to `batch_records` raw records or `batch_time` of polling; what
+    /// was gathered before a rebalance is dropped.
     fn gather(&mut self, shutdown: &Shutdown) -> Vec<OwnedMessage> {
-        let rebalances = self.consumer.context().rebalances();
+        let mut seen = self.consumer.context().rebalances();
         let deadline = Instant::now() + self.batch_time;
         let mut batch = Vec::new();
         while batch.len() < self.batch_records && !shutdown.is_triggered() {
@@ -151,17 +151,18 @@ impl Pipeline {
             if left.is_zero() {
                 break;
             }
-            match self.consumer.poll(left.min(Duration::from_millis(100))) {
+            let polled = self.consumer.poll(left.min(Duration::from_millis(100)));
+            if self.consumer.context().rebalanced_since(&mut seen) && !batch.is_empty() {
+                tracing::debug!(
+                    dropped = batch.len(),
+                    "group rebalanced; records gathered before dropped"
+                );
+                batch.clear();
+            }
+            match polled {
                 Some(Ok(message)) => batch.push(message.detach()),
                 Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
                 None => {}
-            }
-            if self.consumer.context().rebalances() != rebalances {
-                tracing::debug!(
-                    dropped = batch.len(),
-                    "group rebalanced; gathered records dropped"
-                );
-                return Vec::new();
             }
         }
         batch

@@ -9,7 +9,8 @@
 //! so the outcome is the same. Eager rebalancing (the librdkafka default)
 //! revokes everything on every rebalance, so after one every partition
 //! resumes from its committed offset — which is what lets a consuming loop
-//! simply drop records it gathered but did not commit.
+//! simply drop records it gathered before a rebalance and did not commit
+//! ([`GroupContext::rebalanced_since`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -34,6 +35,21 @@ impl GroupContext {
     /// gathered records knows the records' partitions may not be its own.
     pub fn rebalances(&self) -> u64 {
         self.rebalances.load(Ordering::SeqCst)
+    }
+
+    /// Whether the assignment changed since `seen` (which it then updates).
+    ///
+    /// Call it right after each poll, before keeping what the poll returned:
+    /// records gathered *before* a rebalance are to be dropped (their
+    /// partitions restart from the committed offsets), but a record the
+    /// same poll returned *after* running the rebalance belongs to the new
+    /// assignment — librdkafka purges what was fetched for the old one — and
+    /// must be kept, or it is skipped for good.
+    pub fn rebalanced_since(&self, seen: &mut u64) -> bool {
+        let now = self.rebalances();
+        let changed = now != *seen;
+        *seen = now;
+        changed
     }
 
     fn assign(

@@ -2,7 +2,11 @@
 //! while it works through a raw topic: afterwards every raw record is
 //! exactly one canonical record or one dead letter — duplicates only as
 //! identical re-deliveries of the same record.
-#![allow(clippy::unwrap_used, clippy::print_stdout, reason = "tests; the chaos figure line is the output")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    reason = "tests; the chaos figure line is the output"
+)]
 
 #[path = "../pipeline/support.rs"]
 #[allow(dead_code, reason = "each test binary uses part of the harness")]
