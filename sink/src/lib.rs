@@ -1,15 +1,57 @@
-//! The sink stage: writes canonical entities to PostgreSQL with batched, version-guarded upserts.
+//! The sink stage: canonical entities into PostgreSQL tables, newest
+//! version wins.
 //!
-//! Only the entry point exists so far; the stage itself is issue 5.
+//! [`run`] connects to PostgreSQL (its schema from `[sink] schema`),
+//! applies the embedded migrations (`migrations/`), and runs the consume →
+//! write → commit loop (`pipeline`): batched upserts in one transaction per
+//! batch (`write`, `tables`), rows PostgreSQL refuses to the sink's
+//! dead-letter topic, offsets committed only after the database commit.
 
-use canonflow_common::config::ConfigSource;
+mod pipeline;
+pub mod settings;
+pub mod tables;
+mod write;
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use canonflow_canonical::{Catalog, EntityKind};
+use canonflow_common::config::{ConfigError, ConfigSource};
+use canonflow_common::kafka::{self, AdminError, GroupContext, TopicSpec};
+use canonflow_common::postgres::PostgresConfig;
 use canonflow_common::{Classify, ErrorClass, Shutdown};
+use secrecy::ExposeSecret;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+pub use pipeline::Totals;
+pub use settings::SinkConfig;
 
 /// Why the sink stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("the sink is not built yet (issue 5)")]
-    NotBuilt,
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("invalid [sink] settings: {0}")]
+    Settings(String),
+    #[error("schema catalog: {0}")]
+    Catalog(#[from] canonflow_canonical::catalog::CatalogError),
+    #[error("preparing topics: {0}")]
+    Admin(#[from] AdminError),
+    #[error("Kafka: {0}")]
+    Kafka(String),
+    #[error("PostgreSQL: {0}")]
+    Database(String),
+    #[error("migrating the canonical tables: {0}")]
+    Migrate(String),
+    #[error(
+        "schema id {id} on {topic} is not a {entity} schema this sink knows: a newer transformer wrote fields these tables cannot hold; upgrade the sink (its migrations add the columns)"
+    )]
+    UnknownSchema {
+        id: u32,
+        topic: String,
+        entity: &'static str,
+    },
 }
 
 impl Classify for Error {
@@ -18,7 +60,92 @@ impl Classify for Error {
     }
 }
 
+/// The embedded migrations, applied under an advisory lock.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
 /// Runs the sink until `shutdown` is triggered or a fatal error occurs.
-pub async fn run(_config: ConfigSource, _shutdown: Shutdown) -> Result<(), Error> {
-    Err(Error::NotBuilt)
+pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<Totals, Error> {
+    let deployment = config.deployment()?;
+    let settings: SinkConfig = config.section_or_default("sink")?;
+    settings.validate().map_err(Error::Settings)?;
+    let postgres: PostgresConfig = deployment
+        .postgres
+        .clone()
+        .ok_or_else(|| Error::Settings("[postgres] url is not set".into()))?;
+    let kinds = entities(&settings)?;
+    let options = PgConnectOptions::from_str(postgres.url.expose_secret())
+        .map_err(|e| Error::Database(format!("postgres.url: {e}")))?
+        .options([("search_path", settings.schema.as_str())]);
+    let pool = PgPoolOptions::new()
+        .max_connections(postgres.max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(|e| Error::Database(e.to_string()))?;
+    if settings.migrate {
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| Error::Migrate(e.to_string()))?;
+    }
+    let topics = deployment.topics.clone();
+    let dead_letter_topic = topics.dead_letters("sink");
+    kafka::ensure_topics(
+        &deployment.kafka,
+        "sink",
+        &[TopicSpec {
+            name: dead_letter_topic.clone(),
+            partitions: 1,
+            configs: vec![("retention.ms", "-1".into())],
+        }],
+    )
+    .await?;
+    let tables: HashMap<String, tables::Table> = kinds
+        .iter()
+        .map(|kind| (topics.canonical(kind.name()), tables::Table::new(*kind)))
+        .collect();
+    let kafka_error = |e: rdkafka::error::KafkaError| Error::Kafka(e.to_string());
+    let mut sink = pipeline::Sink {
+        consumer: deployment
+            .kafka
+            .consumer_config("sink", &settings.group_id)?
+            .create_with_context(GroupContext::default())
+            .map_err(kafka_error)?,
+        producer: deployment
+            .kafka
+            .producer_config("sink")?
+            .create()
+            .map_err(kafka_error)?,
+        pool,
+        catalog: Catalog::embedded()?,
+        tables,
+        dead_letter_topic,
+        batch_records: settings.batch_records.max(1),
+        batch_time: Duration::from_millis(settings.batch_max_ms),
+        exit_when_idle: settings.exit_when_idle_secs.map(Duration::from_secs),
+        totals: Totals::default(),
+    };
+    tracing::info!(group = %settings.group_id, schema = %settings.schema, "sink started");
+    let result = sink.run(&shutdown).await;
+    let totals = sink.totals;
+    tracing::info!(?totals, "sink stopping");
+    let pipeline::Sink {
+        consumer, producer, ..
+    } = sink;
+    kafka::close_with_deadline(consumer, kafka::local::CLOSE_TIMEOUT);
+    kafka::close_with_deadline(producer, kafka::local::CLOSE_TIMEOUT);
+    result.map(|()| totals)
+}
+
+fn entities(settings: &SinkConfig) -> Result<Vec<EntityKind>, Error> {
+    let Some(names) = &settings.entities else {
+        return Ok(EntityKind::ALL.to_vec());
+    };
+    names
+        .iter()
+        .map(|name| {
+            EntityKind::from_name(name)
+                .ok_or_else(|| Error::Settings(format!("sink.entities: unknown entity {name:?}")))
+        })
+        .collect()
 }

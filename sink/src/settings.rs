@@ -1,0 +1,84 @@
+//! The sink's own configuration section, `[sink]`.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkConfig {
+    /// Consumer group of all sink copies (on the canonical topics).
+    #[serde(default = "default_group_id")]
+    pub group_id: String,
+    /// The canonical entities to write (default: all).
+    #[serde(default)]
+    pub entities: Option<Vec<String>>,
+    /// PostgreSQL schema of the canonical tables.
+    #[serde(default = "default_schema")]
+    pub schema: String,
+    /// Apply the embedded migrations on start (safe from several copies at
+    /// once: they take an advisory lock).
+    #[serde(default = "default_true")]
+    pub migrate: bool,
+    /// One database transaction per this many canonical records…
+    #[serde(default = "default_batch_records")]
+    pub batch_records: usize,
+    /// …or per this many milliseconds of consuming, whichever comes first.
+    #[serde(default = "default_batch_max_ms")]
+    pub batch_max_ms: u64,
+    /// Exit once no record has arrived for this many seconds while
+    /// partitions were assigned (jobs, the demo). Unset: run until stopped.
+    #[serde(default)]
+    pub exit_when_idle_secs: Option<u64>,
+}
+
+impl Default for SinkConfig {
+    fn default() -> Self {
+        Self {
+            group_id: default_group_id(),
+            entities: None,
+            schema: default_schema(),
+            migrate: true,
+            batch_records: default_batch_records(),
+            batch_max_ms: default_batch_max_ms(),
+            exit_when_idle_secs: None,
+        }
+    }
+}
+
+fn default_group_id() -> String {
+    "canonflow-sink".to_owned()
+}
+fn default_schema() -> String {
+    "public".to_owned()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_batch_records() -> usize {
+    5_000
+}
+fn default_batch_max_ms() -> u64 {
+    500
+}
+
+impl SinkConfig {
+    /// Checks what serde cannot: the schema name goes into SQL as an
+    /// identifier, so it must be a plain one.
+    pub fn validate(&self) -> Result<(), String> {
+        let plain = !self.schema.is_empty()
+            && self.schema.len() <= 63
+            && self
+                .schema
+                .starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && self
+                .schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !plain {
+            return Err(format!(
+                "sink.schema {:?} must be a plain lower-case identifier (a-z, 0-9, _)",
+                self.schema
+            ));
+        }
+        Ok(())
+    }
+}

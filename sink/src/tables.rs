@@ -1,0 +1,257 @@
+//! The canonical tables (`migrations/`) as the sink writes them: each
+//! entity's columns, an entity as a row, and the one upsert statement per
+//! table that applies a whole batch.
+//!
+//! Rows go to PostgreSQL as one JSON array per statement, unpacked by
+//! `jsonb_to_recordset` into typed columns — one parameter however many
+//! rows and columns — and are applied only where the stored version is
+//! older than the incoming one, so that replays, redeliveries and
+//! reordering converge on the newest version.
+
+use canonflow_canonical::entities::Attributes;
+use canonflow_canonical::{Canonical, EntityKind};
+use serde_json::{Map, Value, json};
+
+/// Columns every table has, in order, with their SQL types.
+const ENVELOPE: &[(&str, &str)] = &[
+    ("source", "text"),
+    ("stream", "text"),
+    ("source_id", "text"),
+    ("canonical_id", "uuid"),
+    ("modified_at", "timestamptz"),
+    ("raw_topic", "text"),
+    ("raw_partition", "integer"),
+    ("raw_offset", "bigint"),
+    ("reference_modified_at", "timestamptz"),
+    ("mapping_version", "integer"),
+    ("deleted", "boolean"),
+];
+
+/// Columns after the attributes.
+const TRAILER: &[(&str, &str)] = &[
+    ("provenance", "jsonb"),
+    ("kafka_topic", "text"),
+    ("kafka_partition", "integer"),
+    ("kafka_offset", "bigint"),
+];
+
+/// One entity's table.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub kind: EntityKind,
+    pub name: String,
+    /// `INSERT … ON CONFLICT … DO UPDATE … WHERE older` for a JSON array of rows.
+    pub upsert: String,
+}
+
+/// The attribute columns of `kind`, with SQL types, as in the migrations.
+pub fn attribute_columns(kind: EntityKind) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        EntityKind::Worker => &[
+            ("employee_number", "bigint"),
+            ("first_name", "text"),
+            ("last_name", "text"),
+            ("email", "text"),
+            ("hire_date", "date"),
+            ("termination_date", "date"),
+            ("organization_id", "text"),
+            ("cost_center_code", "text"),
+            ("cost_center_name", "text"),
+            ("salary_minor", "bigint"),
+            ("salary_currency", "char(3)"),
+            ("work_country", "char(2)"),
+            ("work_city", "text"),
+            ("fte", "double precision"),
+        ],
+        EntityKind::Organization => &[
+            ("name", "text"),
+            ("parent_id", "text"),
+            ("cost_centers", "jsonb"),
+        ],
+        EntityKind::CostCenter => &[
+            ("code", "text"),
+            ("name", "text"),
+            ("company_code", "text"),
+            ("currency", "char(3)"),
+            ("valid_from", "date"),
+        ],
+        EntityKind::Supplier => &[
+            ("name", "text"),
+            ("country", "char(2)"),
+            ("vat_number", "text"),
+            ("email", "text"),
+        ],
+        EntityKind::Invoice => &[
+            ("supplier_id", "text"),
+            ("cost_center_code", "text"),
+            ("amount_minor", "bigint"),
+            ("currency", "char(3)"),
+            ("invoice_date", "date"),
+            ("due_date", "date"),
+            ("status", "text"),
+            ("lines", "jsonb"),
+        ],
+    }
+}
+
+/// The version comparison, null first, on a row alias.
+fn version(row: &str) -> String {
+    format!(
+        "(coalesce({row}.modified_at, '-infinity'::timestamptz), {row}.raw_offset, \
+         coalesce({row}.reference_modified_at, '-infinity'::timestamptz), {row}.mapping_version)"
+    )
+}
+
+impl Table {
+    /// The table of `kind`: `canonflow_<entity>`.
+    pub fn new(kind: EntityKind) -> Self {
+        let name = format!("canonflow_{}", kind.name());
+        let columns: Vec<(&str, &str)> = ENVELOPE
+            .iter()
+            .chain(attribute_columns(kind))
+            .chain(TRAILER)
+            .copied()
+            .collect();
+        let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+        let typed: Vec<String> = columns.iter().map(|(n, t)| format!("{n} {t}")).collect();
+        let updates: Vec<String> = names
+            .iter()
+            .filter(|n| !matches!(**n, "source" | "stream" | "source_id"))
+            .map(|n| format!("{n} = excluded.{n}"))
+            .collect();
+        let upsert = format!(
+            "insert into {name} as t ({cols}) \
+             select {cols} from jsonb_to_recordset($1::jsonb) as r({typed}) \
+             on conflict (source, stream, source_id) do update set {updates}, updated_at = now() \
+             where {stored} < {incoming} \
+             returning (xmax = 0) as inserted",
+            cols = names.join(", "),
+            typed = typed.join(", "),
+            updates = updates.join(", "),
+            stored = version("t"),
+            incoming = version("excluded"),
+        );
+        Self { kind, name, upsert }
+    }
+}
+
+/// Where a canonical record was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coordinates {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// An entity as a row of its table, for `jsonb_to_recordset`.
+pub fn row(entity: &Canonical<Attributes>, at: &Coordinates) -> Value {
+    let v = &entity.version;
+    let mut row = Map::new();
+    for (column, value) in [
+        ("source", json!(entity.source)),
+        ("stream", json!(entity.stream)),
+        ("source_id", json!(entity.source_id)),
+        ("canonical_id", json!(entity.canonical_id)),
+        ("modified_at", json!(v.modified_at)),
+        ("raw_topic", json!(v.raw_topic)),
+        ("raw_partition", json!(v.raw_partition)),
+        ("raw_offset", json!(v.raw_offset)),
+        ("reference_modified_at", json!(v.reference_modified_at)),
+        ("mapping_version", json!(v.mapping_version)),
+        ("deleted", json!(entity.deleted)),
+        ("provenance", json!(entity.provenance)),
+        ("kafka_topic", json!(at.topic)),
+        ("kafka_partition", json!(at.partition)),
+        ("kafka_offset", json!(at.offset)),
+    ] {
+        row.insert(column.to_owned(), value);
+    }
+    attributes(&entity.attributes, &mut row);
+    Value::Object(row)
+}
+
+fn attributes(attributes: &Attributes, row: &mut Map<String, Value>) {
+    let mut put = |column: &str, value: Value| {
+        row.insert(column.to_owned(), value);
+    };
+    match attributes {
+        Attributes::Worker(w) => {
+            put("employee_number", json!(w.employee_number));
+            put("first_name", json!(w.first_name));
+            put("last_name", json!(w.last_name));
+            put("email", json!(w.email));
+            put("hire_date", json!(w.hire_date));
+            put("termination_date", json!(w.termination_date));
+            put("organization_id", json!(w.organization_id));
+            put("cost_center_code", json!(w.cost_center_code));
+            put("cost_center_name", json!(w.cost_center_name));
+            put(
+                "salary_minor",
+                json!(w.salary.as_ref().map(|s| s.amount_minor)),
+            );
+            put(
+                "salary_currency",
+                json!(w.salary.as_ref().map(|s| &s.currency)),
+            );
+            put("work_country", json!(w.work_country));
+            put("work_city", json!(w.work_city));
+            put("fte", json!(w.fte));
+        }
+        Attributes::Organization(o) => {
+            put("name", json!(o.name));
+            put("parent_id", json!(o.parent_id));
+            put("cost_centers", json!(o.cost_centers));
+        }
+        Attributes::CostCenter(c) => {
+            put("code", json!(c.code));
+            put("name", json!(c.name));
+            put("company_code", json!(c.company_code));
+            put("currency", json!(c.currency));
+            put("valid_from", json!(c.valid_from));
+        }
+        Attributes::Supplier(s) => {
+            put("name", json!(s.name));
+            put("country", json!(s.country));
+            put("vat_number", json!(s.vat_number));
+            put("email", json!(s.email));
+        }
+        Attributes::Invoice(i) => {
+            put("supplier_id", json!(i.supplier_id));
+            put("cost_center_code", json!(i.cost_center_code));
+            put("amount_minor", json!(i.amount.amount_minor));
+            put("currency", json!(i.amount.currency));
+            put("invoice_date", json!(i.invoice_date));
+            put("due_date", json!(i.due_date));
+            put("status", json!(i.status));
+            put("lines", json!(i.lines));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_writes_its_envelope_attributes_and_trailer() {
+        for kind in EntityKind::ALL {
+            let table = Table::new(kind);
+            assert!(
+                table
+                    .upsert
+                    .starts_with(&format!("insert into canonflow_{} as t", kind.name()))
+            );
+            for (column, _) in ENVELOPE
+                .iter()
+                .chain(attribute_columns(kind))
+                .chain(TRAILER)
+            {
+                assert!(table.upsert.contains(column), "{kind}: {column}");
+            }
+            assert!(
+                !table.upsert.contains("source = excluded"),
+                "the key is never updated"
+            );
+        }
+    }
+}

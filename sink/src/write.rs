@@ -1,0 +1,180 @@
+//! Writing one batch to PostgreSQL in one transaction: one upsert per
+//! table, and, when PostgreSQL rejects a row (a constraint or value error),
+//! the table's rows bisected under savepoints until the rejected rows are
+//! alone — they become dead letters, their batch-mates are written.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool, Row};
+
+use crate::tables::Table;
+
+/// What a batch did to the tables.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    pub inserted: u64,
+    pub updated: u64,
+    /// Older or equal versions: left as they were.
+    pub unchanged: u64,
+}
+
+impl Applied {
+    pub fn add(&mut self, other: Applied) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+    }
+}
+
+/// Rows for one table, each with the index of its record in the batch.
+#[derive(Debug)]
+pub struct TableRows<'a> {
+    pub table: &'a Table,
+    pub rows: Vec<(usize, Value)>,
+}
+
+/// A row PostgreSQL refused.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub index: usize,
+    pub error: String,
+}
+
+/// How a database error is handled.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// Connection lost, serialization failure, deadlock, shutdown, pool
+    /// timeout: retry the whole batch later.
+    #[error("retryable database error: {0}")]
+    Retryable(String),
+    /// The schema is not what this sink expects (missing table or column,
+    /// permissions): a person must act.
+    #[error("database error: {0}")]
+    Fatal(String),
+}
+
+enum Class {
+    Retryable,
+    Row,
+    Fatal,
+}
+
+fn classify(error: &sqlx::Error) -> Class {
+    match error {
+        sqlx::Error::Database(db) => match db.code().as_deref().map(|c| c.get(..2).unwrap_or(c)) {
+            // 22 data exception, 23 integrity constraint violation.
+            Some("22" | "23") => Class::Row,
+            // 40 transaction rollback (serialization, deadlock), 08
+            // connection, 53 insufficient resources, 57 operator intervention.
+            Some("40" | "08" | "53" | "57") => Class::Retryable,
+            _ => Class::Fatal,
+        },
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => Class::Retryable,
+        _ => Class::Fatal,
+    }
+}
+
+fn db_error(error: sqlx::Error) -> DbError {
+    match classify(&error) {
+        Class::Retryable => DbError::Retryable(error.to_string()),
+        _ => DbError::Fatal(error.to_string()),
+    }
+}
+
+/// Applies every table's rows in one transaction; rows PostgreSQL refuses
+/// are returned, not written.
+pub async fn write(
+    pool: &PgPool,
+    tables: Vec<TableRows<'_>>,
+) -> Result<(Applied, Vec<Rejected>), DbError> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let mut applied = Applied::default();
+    let mut rejected = Vec::new();
+    for TableRows { table, rows } in tables {
+        applied.add(isolate(&mut tx, table, rows, &mut rejected).await?);
+    }
+    tx.commit().await.map_err(db_error)?;
+    Ok((applied, rejected))
+}
+
+/// Upserts `rows` under a savepoint; on a row error, splits them in halves
+/// and tries each, down to single rows, which are then rejected.
+fn isolate<'c>(
+    conn: &'c mut PgConnection,
+    table: &'c Table,
+    rows: Vec<(usize, Value)>,
+    rejected: &'c mut Vec<Rejected>,
+) -> Pin<Box<dyn Future<Output = Result<Applied, DbError>> + Send + 'c>> {
+    Box::pin(async move {
+        if rows.is_empty() {
+            return Ok(Applied::default());
+        }
+        sqlx::query("savepoint batch")
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        match upsert(conn, table, &rows).await {
+            Ok(applied) => {
+                sqlx::query("release savepoint batch")
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_error)?;
+                Ok(applied)
+            }
+            Err(error) => {
+                sqlx::query("rollback to savepoint batch")
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_error)?;
+                sqlx::query("release savepoint batch")
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_error)?;
+                if !matches!(classify(&error), Class::Row) {
+                    return Err(db_error(error));
+                }
+                if rows.len() == 1 {
+                    rejected.push(Rejected {
+                        index: rows[0].0,
+                        error: error.to_string(),
+                    });
+                    return Ok(Applied::default());
+                }
+                let mut first = rows;
+                let second = first.split_off(first.len() / 2);
+                let mut applied = isolate(conn, table, first, rejected).await?;
+                applied.add(isolate(conn, table, second, rejected).await?);
+                Ok(applied)
+            }
+        }
+    })
+}
+
+async fn upsert(
+    conn: &mut PgConnection,
+    table: &Table,
+    rows: &[(usize, Value)],
+) -> Result<Applied, sqlx::Error> {
+    let json = Value::Array(rows.iter().map(|(_, row)| row.clone()).collect());
+    let returned = sqlx::query(sqlx::AssertSqlSafe(table.upsert.as_str()))
+        .bind(json)
+        .fetch_all(&mut *conn)
+        .await?;
+    let inserted = returned
+        .iter()
+        .filter(|r| r.try_get::<bool, _>(0).unwrap_or(false))
+        .count() as u64;
+    let changed = returned.len() as u64;
+    Ok(Applied {
+        inserted,
+        updated: changed - inserted,
+        unchanged: rows.len() as u64 - changed,
+    })
+}

@@ -1,0 +1,109 @@
+//! The sink on the real local broker and PostgreSQL: versions converge
+//! however records arrive, rows PostgreSQL refuses are dead-lettered alone.
+
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+mod support;
+
+use canonflow_common::headers;
+use canonflow_testkit::drain;
+use rdkafka::Message;
+use rdkafka::message::Headers;
+use support::{Harness, supplier};
+
+const SUPPLIERS: usize = 40;
+
+/// Writes `deliveries` with a fresh sink; returns the table checksum.
+async fn converge(
+    deliveries: Vec<canonflow_canonical::Canonical<canonflow_canonical::entities::Attributes>>,
+) -> (String, Vec<(String, String)>) {
+    let harness = Harness::start(2).await;
+    harness.produce(&deliveries).await;
+    let run = harness.spawn("");
+    harness.wait_committed(deliveries.len()).await;
+    let totals = harness.stop(run).await;
+    assert_eq!(totals.dead_letters, 0);
+    (harness.checksum().await, harness.names().await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twice_reversed_and_interleaved_deliveries_leave_identical_tables() {
+    let version = |i: usize, round: u32| supplier(i, round, "DE");
+    let in_order: Vec<_> = (1..=3)
+        .flat_map(|r| (0..SUPPLIERS).map(move |i| version(i, r)))
+        .collect();
+    let mut twice_reversed: Vec<_> = in_order.iter().chain(in_order.iter()).cloned().collect();
+    twice_reversed.reverse();
+    let interleaved: Vec<_> = (0..SUPPLIERS)
+        .flat_map(|i| {
+            [
+                version(i, 3),
+                version(i, 1),
+                version(i, 2),
+                version(i, 3),
+                version(i, 1),
+            ]
+        })
+        .collect();
+
+    let (expected, names) = converge(in_order).await;
+    assert_eq!(names.len(), SUPPLIERS);
+    assert!(
+        names.iter().all(|(_, name)| name.ends_with(" v3")),
+        "the newest version everywhere"
+    );
+    assert_eq!(
+        converge(twice_reversed).await.0,
+        expected,
+        "delivered twice, newest first"
+    );
+    assert_eq!(
+        converge(interleaved).await.0,
+        expected,
+        "interleaved with older versions"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_row_ends_alone_in_the_dead_letter_topic() {
+    let harness = Harness::start(1).await;
+    let mut batch: Vec<_> = (0..9).map(|i| supplier(i, 1, "DE")).collect();
+    // A country code the column (char(2)) cannot hold: PostgreSQL refuses it.
+    batch.insert(4, supplier(99, 1, "DEU"));
+    harness.produce(&batch).await;
+    let run = harness.spawn("");
+    harness.wait_committed(batch.len()).await;
+    let totals = harness.stop(run).await;
+
+    assert_eq!(
+        harness.names().await.len(),
+        9,
+        "its batch-mates are in the table"
+    );
+    assert_eq!(totals.dead_letters, 1);
+    let dead = drain(
+        &harness.stack,
+        &harness.topics.topics.dead_letters("sink"),
+        support::DEADLINE,
+    )
+    .await;
+    assert_eq!(dead.len(), 1);
+    let letter = &dead[0];
+    let header = |name: &str| {
+        letter
+            .headers()
+            .and_then(|h| h.iter().find(|h| h.key == name).and_then(|h| h.value))
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    };
+    assert_eq!(letter.key(), Some(batch[4].canonical_id.as_bytes()));
+    assert_eq!(header(headers::ERROR_STAGE).as_deref(), Some("sink"));
+    assert_eq!(
+        header(headers::ERROR_CLASS).as_deref(),
+        Some("invalid_input")
+    );
+    let message = header(headers::ERROR_MESSAGE).unwrap();
+    assert!(
+        message.contains("too long"),
+        "the database's error: {message}"
+    );
+}
