@@ -94,6 +94,16 @@ pub fn attribute_columns(kind: EntityKind) -> &'static [(&'static str, &'static 
     }
 }
 
+/// Every column of `kind`'s table the sink writes, in order.
+pub fn columns(kind: EntityKind) -> Vec<&'static str> {
+    ENVELOPE
+        .iter()
+        .chain(attribute_columns(kind))
+        .chain(TRAILER)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
 /// The version comparison, null first, on a row alias.
 fn version(row: &str) -> String {
     format!(

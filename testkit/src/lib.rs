@@ -9,6 +9,7 @@
 mod drain;
 mod poll;
 mod postgres;
+mod proxy;
 mod registry;
 mod stack;
 mod topics;
@@ -16,6 +17,7 @@ mod topics;
 pub use drain::{DRAIN_SENTINEL_PREFIX, drain, drain_if_exists};
 pub use poll::eventually;
 pub use postgres::TestSchema;
+pub use proxy::TcpProxy;
 pub use registry::SchemaRegistryDouble;
 pub use stack::{BrokerKind, Stack};
 pub use topics::TestTopics;

@@ -107,3 +107,36 @@ async fn a_poison_row_ends_alone_in_the_dead_letter_topic() {
         "the database's error: {message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_run_concurrently_and_create_the_columns_the_sink_writes() {
+    let stack = canonflow_testkit::Stack::from_env();
+    let schema = canonflow_testkit::TestSchema::create(&stack).await;
+    let (a, b) = tokio::join!(
+        canonflow_sink::MIGRATOR.run(&schema.pool),
+        canonflow_sink::MIGRATOR.run(&schema.pool)
+    );
+    a.unwrap();
+    b.unwrap();
+    for kind in canonflow_canonical::EntityKind::ALL {
+        let table = format!("canonflow_{}", kind.name());
+        let actual: Vec<String> = sqlx::query_scalar(
+            "select column_name::text from information_schema.columns \
+             where table_schema = $1 and table_name = $2 order by ordinal_position",
+        )
+        .bind(&schema.name)
+        .bind(&table)
+        .fetch_all(&schema.pool)
+        .await
+        .unwrap();
+        let mut expected: Vec<String> = canonflow_sink::tables::columns(kind)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        expected.extend(["first_seen_at".to_owned(), "updated_at".to_owned()]);
+        let (mut actual_sorted, mut expected_sorted) = (actual.clone(), expected);
+        actual_sorted.sort();
+        expected_sorted.sort();
+        assert_eq!(actual_sorted, expected_sorted, "{table}");
+    }
+}

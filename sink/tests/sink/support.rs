@@ -127,7 +127,13 @@ impl Harness {
     }
 
     pub fn config(&self, sink: &str) -> ConfigSource {
-        let toml = format!(
+        let toml = self.config_toml_with_url(&self.stack.postgres_url, sink);
+        ConfigSource::from_figment(Figment::from(Toml::string(&toml)))
+    }
+
+    /// The deployment configuration, with PostgreSQL at `url`.
+    pub fn config_toml_with_url(&self, url: &str, sink: &str) -> String {
+        format!(
             r#"
             [kafka]
             bootstrap_servers = "{}"
@@ -145,11 +151,10 @@ impl Harness {
             self.stack.bootstrap_servers,
             canonflow_common::kafka::local::SESSION_TIMEOUT_MS,
             self.topics.topics.prefix,
-            self.stack.postgres_url,
+            url,
             self.schema.name,
             self.group,
-        );
-        ConfigSource::from_figment(Figment::from(Toml::string(&toml)))
+        )
     }
 
     pub fn spawn(
@@ -246,4 +251,17 @@ impl Harness {
             .await
             .unwrap()
     }
+}
+
+/// `host:port` of a PostgreSQL URL.
+pub fn postgres_address(url: &str) -> String {
+    let after_at = url.rsplit_once('@').map_or(url, |(_, rest)| rest);
+    let after_scheme = after_at
+        .split_once("://")
+        .map_or(after_at, |(_, rest)| rest);
+    after_scheme
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
