@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
+#[allow(dead_code, reason = "each test binary uses part of the harness")]
 mod support;
 
 use canonflow_common::headers;
