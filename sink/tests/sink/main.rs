@@ -141,3 +141,31 @@ async fn migrations_run_concurrently_and_create_the_columns_the_sink_writes() {
         assert_eq!(actual_sorted, expected_sorted, "{table}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_copies_split_the_partitions_and_write_the_same_tables_as_one() {
+    let records: Vec<_> = (1..=2)
+        .flat_map(|round| (0..SUPPLIERS).map(move |i| supplier(i, round, "DE")))
+        .collect();
+    let (one_copy, _) = converge(records.clone()).await;
+
+    // Both copies start, then the records come in waves, each once the one
+    // before is written, so that later waves meet both copies in the group.
+    let harness = Harness::start(4).await;
+    let first = harness.spawn("");
+    let second = harness.spawn("");
+    let waves = 8;
+    let per_wave = records.len().div_ceil(waves);
+    for (i, wave) in records.chunks(per_wave).enumerate() {
+        harness.produce(wave).await;
+        harness
+            .wait_committed((i * per_wave + wave.len()).min(records.len()))
+            .await;
+    }
+    let (a, b) = (harness.stop(first).await, harness.stop(second).await);
+    assert!(
+        a.records > 0 && b.records > 0,
+        "both copies wrote: {a:?} {b:?}"
+    );
+    assert_eq!(harness.checksum().await, one_copy);
+}
