@@ -1,0 +1,78 @@
+//! The physical limit: the raw topic copied as fast as the clients allow —
+//! a plain group consumer feeding an idempotent producer, key, value and
+//! headers unchanged, each record to its own partition number. No mapping,
+//! no Avro, no transactions, no offsets committed.
+
+use std::time::{Duration, Instant};
+
+use canonflow_common::kafka::KafkaConfig;
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+
+use crate::produce::{Acks, send};
+
+/// How the copy went.
+#[derive(Debug)]
+pub struct Copied {
+    /// From subscribing to the last acknowledgement.
+    pub elapsed: Duration,
+    /// From subscribing to the first record received (the group join).
+    pub first_record: Duration,
+}
+
+/// Copies `records` records from `from` to `to` (same partition count).
+pub fn pass_through(kafka: &KafkaConfig, from: &str, to: &str, records: usize) -> Copied {
+    let group = canonflow_testkit::unique("bench-limit");
+    let consumer: BaseConsumer = kafka
+        .consumer_config("bench-limit", &group)
+        .unwrap()
+        .create()
+        .unwrap();
+    let producer: ThreadedProducer<Acks> = kafka
+        .producer_config("bench-limit")
+        .unwrap()
+        .create_with_context(Acks::default())
+        .unwrap();
+    let deadline = crate::deadline(records);
+    let started = Instant::now();
+    consumer.subscribe(&[from]).unwrap();
+    let mut first_record = None;
+    let mut consumed = 0;
+    while consumed < records {
+        assert!(
+            started.elapsed() < deadline,
+            "limit: {consumed} of {records} records consumed after {deadline:?}"
+        );
+        let message = match consumer.poll(Duration::from_millis(100)) {
+            None => continue,
+            Some(Err(e)) => panic!("limit: consuming: {e}"),
+            Some(Ok(message)) => message,
+        };
+        first_record.get_or_insert_with(|| started.elapsed());
+        let mut record = BaseRecord::to(to).partition(message.partition());
+        if let Some(key) = message.key() {
+            record = record.key(key);
+        }
+        if let Some(payload) = message.payload() {
+            record = record.payload(payload);
+        }
+        if let Some(headers) = message.headers() {
+            record = record.headers(headers.detach());
+        }
+        send(&producer, record);
+        consumed += 1;
+    }
+    producer.flush(Duration::from_secs(120)).unwrap();
+    let elapsed = started.elapsed();
+    let acks = producer.context();
+    assert_eq!(
+        (acks.delivered(), acks.failed()),
+        (records as u64, 0),
+        "limit: copies acknowledged, failed"
+    );
+    Copied {
+        elapsed,
+        first_record: first_record.unwrap_or(elapsed),
+    }
+}
