@@ -117,7 +117,14 @@ pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<Totals, Err
             .create()
             .map_err(kafka_error)?,
         pool,
-        catalog: Catalog::embedded()?,
+        catalog: match &settings.schema_registry {
+            Some(registry) => canonflow_canonical::registry::register(registry, |kind| {
+                topics.canonical(kind.name())
+            })
+            .await
+            .map_err(|e| Error::Settings(e.to_string()))?,
+            None => Catalog::embedded()?,
+        },
         tables,
         dead_letter_topic,
         batch_records: settings.batch_records.max(1),

@@ -28,6 +28,10 @@ pub struct SinkConfig {
     /// partitions were assigned (jobs, the demo). Unset: run until stopped.
     #[serde(default)]
     pub exit_when_idle_secs: Option<u64>,
+    /// The schema registry the transformer uses, if any: the sink takes the
+    /// same ids from it (registering the same schemas returns their ids).
+    #[serde(default)]
+    pub schema_registry: Option<canonflow_canonical::registry::RegistryConfig>,
 }
 
 impl Default for SinkConfig {
@@ -40,6 +44,7 @@ impl Default for SinkConfig {
             batch_records: default_batch_records(),
             batch_max_ms: default_batch_max_ms(),
             exit_when_idle_secs: None,
+            schema_registry: None,
         }
     }
 }

@@ -169,3 +169,22 @@ async fn two_copies_split_the_partitions_and_write_the_same_tables_as_one() {
     );
     assert_eq!(harness.checksum().await, one_copy);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_of_a_schema_the_sink_does_not_know_stops_it_naming_the_entity() {
+    let harness = Harness::start(1).await;
+    // As if a newer transformer wrote it under its evolved schema's id.
+    harness
+        .produce_with_schema_id(&supplier(2, 1, "DE"), 4242)
+        .await;
+    let (run, _shutdown) = harness.spawn("");
+    let error = tokio::time::timeout(support::DEADLINE, run)
+        .await
+        .expect("stopped by itself")
+        .expect("joined")
+        .expect_err("refused")
+        .to_string();
+    assert!(error.contains("schema id 4242"), "{error}");
+    assert!(error.contains("supplier"), "{error}");
+    assert!(error.contains("upgrade the sink"), "{error}");
+}

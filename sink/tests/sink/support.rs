@@ -126,6 +126,30 @@ impl Harness {
         }
     }
 
+    /// Produces `entity` as if written under schema id `id`.
+    pub async fn produce_with_schema_id(&self, entity: &Canonical<Attributes>, id: u32) {
+        let producer: FutureProducer = self
+            .stack
+            .kafka()
+            .producer_config("test")
+            .unwrap()
+            .create()
+            .unwrap();
+        let kind = entity.attributes.kind();
+        let mut payload = wire::encode(&self.catalog, kind, entity).unwrap();
+        payload[1..5].copy_from_slice(&id.to_be_bytes());
+        let topic = self.topics.topics.canonical(kind.name());
+        producer
+            .send(
+                FutureRecord::to(&topic)
+                    .key(&entity.canonical_id)
+                    .payload(&payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("produced");
+    }
+
     pub fn config(&self, sink: &str) -> ConfigSource {
         let toml = self.config_toml_with_url(&self.stack.postgres_url, sink);
         ConfigSource::from_figment(Figment::from(Toml::string(&toml)))
