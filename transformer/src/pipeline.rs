@@ -192,7 +192,7 @@ impl Pipeline {
                 .map_err(|e| {
                     BatchError::Fatal(Error::Kafka(format!("encoding an enriched entity: {e}")))
                 })
-                .and_then(|output| self.send(&output));
+                .and_then(|output| self.send(output));
             if let Err(e) = sent {
                 self.abort();
                 return Err(e);
@@ -230,7 +230,7 @@ impl Pipeline {
                     continue;
                 }
             };
-            if let Err(e) = self.send(&output) {
+            if let Err(e) = self.send(output) {
                 self.abort();
                 return Err(e);
             }
@@ -254,13 +254,18 @@ impl Pipeline {
         })
     }
 
-    fn send(&self, output: &Output) -> Result<(), BatchError> {
-        let mut record =
-            BaseRecord::<Vec<u8>, Vec<u8>>::to(&output.topic).headers(output.headers.clone());
-        if let Some(key) = &output.key {
+    fn send(&self, output: Output) -> Result<(), BatchError> {
+        let Output {
+            topic,
+            key,
+            payload,
+            headers,
+        } = output;
+        let mut record = BaseRecord::<Vec<u8>, Vec<u8>>::to(&topic).headers(headers);
+        if let Some(key) = &key {
             record = record.key(key);
         }
-        if let Some(payload) = &output.payload {
+        if let Some(payload) = &payload {
             record = record.payload(payload);
         }
         loop {

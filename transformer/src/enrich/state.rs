@@ -182,6 +182,9 @@ fn learn_reference(
     for (id, mut waiting) in waiting {
         if let Some(codes) = state.waiting_on.get_mut(&id) {
             codes.retain(|c| c != code);
+            if codes.is_empty() {
+                state.waiting_on.remove(&id);
+            }
         }
         apply(rules, &state.references, &mut waiting);
         state.reemits.push(waiting);
