@@ -1,0 +1,282 @@
+//! The sink as its own release process: its configuration file, its
+//! consumer group's committed offsets over every canonical topic polled
+//! until all records are committed, its peak RSS and CPU by thread, the
+//! CPU PostgreSQL and the broker spent meanwhile, and what it logged.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use canonflow_canonical::EntityKind;
+use canonflow_common::kafka::KafkaConfig;
+use canonflow_common::topics::Topics;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::cpu::{self, Usage};
+
+/// What one run of the sink is given.
+#[derive(Debug)]
+pub struct Setup<'a> {
+    /// Names the run in files and the group.
+    pub phase: &'a str,
+    pub bootstrap_servers: &'a str,
+    pub postgres_url: &'a str,
+    pub topics: &'a Topics,
+    pub schema: &'a str,
+    pub records: usize,
+    /// librdkafka properties (`CANONFLOW_BENCH_KAFKA`).
+    pub properties: &'a [(String, String)],
+    /// Further `[sink]` lines (`CANONFLOW_BENCH_SINK`).
+    pub settings: &'a str,
+    pub dir: &'a Path,
+}
+
+/// How the run went.
+#[derive(Debug)]
+pub struct Run {
+    /// From spawn until the group had committed every record.
+    pub all_committed: Duration,
+    /// From spawn until the first commit, and how many records it covered.
+    pub first_commit: (Duration, i64),
+    /// From spawn until the process exited by itself (idle).
+    pub exited: Duration,
+    pub peak_rss_kib: u64,
+    /// The sink's CPU seconds by thread name when all were committed.
+    pub threads: Vec<(String, f64)>,
+    /// PostgreSQL's, the broker's and the machine's CPU until then.
+    pub usage: Usage,
+    /// The sink's own count of what it did.
+    pub totals: Option<String>,
+    /// Warnings and errors it logged: message, count.
+    pub warnings: Vec<(String, usize)>,
+}
+
+/// Runs the sink over `setup.topics` with a new group and watches it until
+/// it exits by itself.
+pub fn run(setup: &Setup<'_>) -> Run {
+    let group = canonflow_testkit::unique(&format!("bench-sink-{}", setup.phase));
+    let config_file = setup.dir.join(format!("sink-{}.toml", setup.phase));
+    std::fs::write(&config_file, config(setup, &group)).unwrap();
+    let log_file = setup.dir.join(format!("sink-{}.log", setup.phase));
+    let committed = Committed::new(setup, &group);
+    let deadline = crate::deadline(setup.records);
+    let before = cpu::snapshot();
+    let started = Instant::now();
+    let mut child = spawn(setup, &config_file, &log_file);
+    let mut peak_rss_kib = 0;
+    let mut first_commit = None;
+    let mut all_committed = None;
+    let mut threads = Vec::new();
+    let mut usage = Usage::default();
+    let status = loop {
+        peak_rss_kib = peak_rss_kib.max(peak_rss(child.id()));
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if all_committed.is_none() {
+            let count = committed.sum();
+            if count > 0 {
+                first_commit.get_or_insert((started.elapsed(), count));
+            }
+            if count >= setup.records as i64 {
+                all_committed = Some(started.elapsed());
+                threads = cpu_by_thread(child.id());
+                usage = cpu::since(&before);
+            }
+        }
+        let limit = all_committed.map_or(deadline, |at| at + Duration::from_secs(60));
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!(
+                "the sink ({}) had committed {} of {} records after {:?}; killed. Its log:\n{}",
+                setup.phase,
+                committed.sum(),
+                setup.records,
+                started.elapsed(),
+                tail(&log_file)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let exited = started.elapsed();
+    let Some(all_committed) = all_committed else {
+        panic!(
+            "the sink ({}) exited ({status}) having committed {} of {} records. Its log:\n{}",
+            setup.phase,
+            committed.sum(),
+            setup.records,
+            tail(&log_file)
+        );
+    };
+    assert!(
+        status.success(),
+        "the sink ({}) failed: {status}. Its log:\n{}",
+        setup.phase,
+        tail(&log_file)
+    );
+    let (totals, warnings) = read_log(&log_file);
+    Run {
+        all_committed,
+        first_commit: first_commit.unwrap_or((all_committed, setup.records as i64)),
+        exited,
+        peak_rss_kib,
+        threads,
+        usage,
+        totals,
+        warnings,
+    }
+}
+
+/// The release binary, logging JSON lines to `log_file`; the database URL
+/// through the environment, not the file.
+fn spawn(setup: &Setup<'_>, config_file: &Path, log_file: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_canonflow-sink"))
+        .arg("--config")
+        .arg(config_file)
+        .env("CANONFLOW__POSTGRES__URL", setup.postgres_url)
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log_file).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+fn config(setup: &Setup<'_>, group: &str) -> String {
+    let properties: String = setup
+        .properties
+        .iter()
+        .map(|(key, value)| format!("{key:?} = {value:?}\n"))
+        .collect();
+    format!(
+        "[kafka]\nbootstrap_servers = {:?}\nsession_timeout_ms = {}\n\
+         [kafka.properties]\n{properties}\
+         [topics]\nprefix = {:?}\n\
+         [telemetry]\nlog_format = \"json\"\n\
+         [sink]\nschema = {:?}\ngroup_id = {group:?}\nexit_when_idle_secs = 5\n{}\n",
+        setup.bootstrap_servers,
+        canonflow_common::kafka::local::SESSION_TIMEOUT_MS,
+        setup.topics.prefix,
+        setup.schema,
+        setup.settings,
+    )
+}
+
+/// Reads a group's committed offsets on the canonical topics without
+/// joining it.
+struct Committed {
+    consumer: BaseConsumer,
+    partitions: TopicPartitionList,
+}
+
+impl Committed {
+    fn new(setup: &Setup<'_>, group: &str) -> Self {
+        let consumer = KafkaConfig::local(setup.bootstrap_servers)
+            .consumer_config("bench-watch", group)
+            .unwrap()
+            .create()
+            .unwrap();
+        let mut partitions = TopicPartitionList::new();
+        for kind in EntityKind::ALL {
+            for p in 0..crate::PARTITIONS {
+                partitions.add_partition(&setup.topics.canonical(kind.name()), p);
+            }
+        }
+        Self {
+            consumer,
+            partitions,
+        }
+    }
+
+    /// Committed offsets summed over all partitions: the topics were
+    /// loaded without transactions, so offsets count records.
+    fn sum(&self) -> i64 {
+        let Ok(committed) = self
+            .consumer
+            .committed_offsets(self.partitions.clone(), Duration::from_secs(5))
+        else {
+            return 0;
+        };
+        committed
+            .elements()
+            .iter()
+            .map(|e| match e.offset() {
+                Offset::Offset(o) => o,
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
+/// The kernel's high-water mark of the process's resident set, in KiB.
+fn peak_rss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU time of the process's threads so far, summed by thread name
+/// (librdkafka's per-broker threads as one), most first.
+fn cpu_by_thread(pid: u32) -> Vec<(String, f64)> {
+    let mut by_name: Vec<(String, f64)> = Vec::new();
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten();
+    for thread in threads.flatten() {
+        let read =
+            |file: &str| std::fs::read_to_string(thread.path().join(file)).unwrap_or_default();
+        let mut name = read("comm").trim().to_owned();
+        if name.starts_with("rdk:broker") {
+            name = "rdk:broker*".to_owned();
+        }
+        // The first field: nanoseconds on a CPU.
+        let nanos: f64 = read("schedstat")
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0.0);
+        match by_name.iter_mut().find(|(known, _)| *known == name) {
+            Some((_, seconds)) => *seconds += nanos / 1e9,
+            None => by_name.push((name, nanos / 1e9)),
+        }
+    }
+    by_name.sort_by(|a, b| b.1.total_cmp(&a.1));
+    by_name
+}
+
+/// The totals line and the warnings of the sink's JSON log.
+fn read_log(path: &Path) -> (Option<String>, Vec<(String, usize)>) {
+    let mut totals = None;
+    let mut warnings: Vec<(String, usize)> = Vec::new();
+    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let message = event["message"].as_str().unwrap_or_default();
+        if message == "sink stopping" {
+            totals = event["totals"].as_str().map(str::to_owned);
+        }
+        if matches!(event["level"].as_str(), Some("WARN" | "ERROR")) {
+            let text = format!("{}: {message}", event["level"].as_str().unwrap_or_default());
+            match warnings.iter_mut().find(|(known, _)| *known == text) {
+                Some((_, count)) => *count += 1,
+                None => warnings.push((text, 1)),
+            }
+        }
+    }
+    (totals, warnings)
+}
+
+/// The last lines of a log, for a failure message.
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
