@@ -138,7 +138,7 @@ impl Sink {
     async fn apply(&mut self, batch: &[OwnedMessage], shutdown: &Shutdown) -> Result<(), Error> {
         let (entities, mut dead) = self.decode(batch)?;
         let (newest, superseded) = newest_per_key(entities);
-        let mut by_table: BTreeMap<&str, Vec<(usize, serde_json::Value)>> = BTreeMap::new();
+        let mut by_table: BTreeMap<&str, Vec<(usize, String)>> = BTreeMap::new();
         for (index, entity) in &newest {
             let message = &batch[*index];
             let at = Coordinates {
@@ -157,7 +157,7 @@ impl Sink {
                 .iter()
                 .map(|(topic, rows)| TableRows {
                     table: &self.tables[*topic],
-                    rows: rows.clone(),
+                    rows: rows.as_slice(),
                 })
                 .collect();
             match write(&self.pool, tables).await {

@@ -3,7 +3,7 @@
 //! table that applies a whole batch.
 //!
 //! Rows go to PostgreSQL as one JSON array per statement, unpacked by
-//! `jsonb_to_recordset` into typed columns — one parameter however many
+//! `json_to_recordset` into typed columns — one parameter however many
 //! rows and columns — and are applied only where the stored version is
 //! older than the incoming one, so that replays, redeliveries and
 //! reordering converge on the newest version.
@@ -131,7 +131,7 @@ impl Table {
             .collect();
         let upsert = format!(
             "insert into {name} as t ({cols}) \
-             select {cols} from jsonb_to_recordset($1::jsonb) as r({typed}) \
+             select {cols} from json_to_recordset($1::json) as r({typed}) \
              on conflict (source, stream, source_id) do update set {updates}, updated_at = now() \
              where {stored} < {incoming} \
              returning (xmax = 0) as inserted",
@@ -153,8 +153,8 @@ pub struct Coordinates {
     pub offset: i64,
 }
 
-/// An entity as a row of its table, for `jsonb_to_recordset`.
-pub fn row(entity: &Canonical<Attributes>, at: &Coordinates) -> Value {
+/// An entity as a row of its table (JSON text), for `json_to_recordset`.
+pub fn row(entity: &Canonical<Attributes>, at: &Coordinates) -> String {
     let v = &entity.version;
     let mut row = Map::new();
     for (column, value) in [
@@ -177,7 +177,7 @@ pub fn row(entity: &Canonical<Attributes>, at: &Coordinates) -> Value {
         row.insert(column.to_owned(), value);
     }
     attributes(&entity.attributes, &mut row);
-    Value::Object(row)
+    Value::Object(row).to_string()
 }
 
 fn attributes(attributes: &Attributes, row: &mut Map<String, Value>) {

@@ -6,7 +6,6 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use serde_json::Value;
 use sqlx::{PgConnection, PgPool, Row};
 
 use crate::tables::Table;
@@ -28,11 +27,12 @@ impl Applied {
     }
 }
 
-/// Rows for one table, each with the index of its record in the batch.
+/// Rows for one table as JSON text, each with the index of its record in
+/// the batch.
 #[derive(Debug)]
 pub struct TableRows<'a> {
     pub table: &'a Table,
-    pub rows: Vec<(usize, Value)>,
+    pub rows: &'a [(usize, String)],
 }
 
 /// A row PostgreSQL refused.
@@ -109,7 +109,7 @@ pub async fn write(
 fn isolate<'c>(
     conn: &'c mut PgConnection,
     table: &'c Table,
-    rows: Vec<(usize, Value)>,
+    rows: &'c [(usize, String)],
     rejected: &'c mut Vec<Rejected>,
 ) -> Pin<Box<dyn Future<Output = Result<Applied, DbError>> + Send + 'c>> {
     Box::pin(async move {
@@ -120,7 +120,7 @@ fn isolate<'c>(
             .execute(&mut *conn)
             .await
             .map_err(db_error)?;
-        match upsert(conn, table, &rows).await {
+        match upsert(conn, table, rows).await {
             Ok(applied) => {
                 sqlx::query("release savepoint batch")
                     .execute(&mut *conn)
@@ -147,8 +147,7 @@ fn isolate<'c>(
                     });
                     return Ok(Applied::default());
                 }
-                let mut first = rows;
-                let second = first.split_off(first.len() / 2);
+                let (first, second) = rows.split_at(rows.len() / 2);
                 let mut applied = isolate(conn, table, first, rejected).await?;
                 applied.add(isolate(conn, table, second, rejected).await?);
                 Ok(applied)
@@ -160,9 +159,18 @@ fn isolate<'c>(
 async fn upsert(
     conn: &mut PgConnection,
     table: &Table,
-    rows: &[(usize, Value)],
+    rows: &[(usize, String)],
 ) -> Result<Applied, sqlx::Error> {
-    let json = Value::Array(rows.iter().map(|(_, row)| row.clone()).collect());
+    // One JSON array of the rows' text: no copy of any parsed value.
+    let mut json = String::with_capacity(rows.iter().map(|(_, r)| r.len() + 1).sum::<usize>() + 2);
+    json.push('[');
+    for (i, (_, row)) in rows.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(row);
+    }
+    json.push(']');
     let returned = sqlx::query(sqlx::AssertSqlSafe(table.upsert.as_str()))
         .bind(json)
         .fetch_all(&mut *conn)
