@@ -100,9 +100,20 @@ pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<Totals, Err
         }],
     )
     .await?;
+    for name in &settings.hard_delete {
+        if EntityKind::from_name(name).is_none() {
+            return Err(Error::Settings(format!(
+                "sink.hard_delete: unknown entity {name:?}"
+            )));
+        }
+    }
     let tables: HashMap<String, tables::Table> = kinds
         .iter()
-        .map(|kind| (topics.canonical(kind.name()), tables::Table::new(*kind)))
+        .map(|kind| {
+            let mut table = tables::Table::new(*kind);
+            table.hard_delete = settings.hard_delete.iter().any(|n| n == kind.name());
+            (topics.canonical(kind.name()), table)
+        })
         .collect();
     let kafka_error = |e: rdkafka::error::KafkaError| Error::Kafka(e.to_string());
     let mut sink = pipeline::Sink {

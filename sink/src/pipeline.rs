@@ -138,7 +138,9 @@ impl Sink {
     async fn apply(&mut self, batch: &[OwnedMessage], shutdown: &Shutdown) -> Result<(), Error> {
         let (entities, mut dead) = self.decode(batch)?;
         let (newest, superseded) = newest_per_key(entities);
-        let mut by_table: BTreeMap<&str, Vec<(usize, String)>> = BTreeMap::new();
+        // Each table's upserts and (where configured) hard deletes.
+        type Rows = Vec<(usize, String)>;
+        let mut by_table: BTreeMap<&str, (Rows, Rows)> = BTreeMap::new();
         for (index, entity) in &newest {
             let message = &batch[*index];
             let at = Coordinates {
@@ -146,18 +148,19 @@ impl Sink {
                 partition: message.partition(),
                 offset: message.offset(),
             };
-            by_table
-                .entry(message.topic())
-                .or_default()
-                .push((*index, row(entity, &at)));
+            let (upserts, deletes) = by_table.entry(message.topic()).or_default();
+            let hard_delete = entity.deleted && self.tables[message.topic()].hard_delete;
+            let target = if hard_delete { deletes } else { upserts };
+            target.push((*index, row(entity, &at)));
         }
         let mut backoff = Duration::from_millis(200);
         let (applied, rejected) = loop {
             let tables = by_table
                 .iter()
-                .map(|(topic, rows)| TableRows {
+                .map(|(topic, (rows, deletes))| TableRows {
                     table: &self.tables[*topic],
                     rows: rows.as_slice(),
+                    deletes: deletes.as_slice(),
                 })
                 .collect();
             match write(&self.pool, tables).await {

@@ -32,6 +32,12 @@ pub struct SinkConfig {
     /// same ids from it (registering the same schemas returns their ids).
     #[serde(default)]
     pub schema_registry: Option<canonflow_canonical::registry::RegistryConfig>,
+    /// Entities whose deleted records remove the row (version-guarded)
+    /// instead of flagging it. A hard-deleted row keeps no version, so an
+    /// older version delivered later (a replay) inserts it again; the
+    /// default soft delete has no such window.
+    #[serde(default)]
+    pub hard_delete: Vec<String>,
 }
 
 impl Default for SinkConfig {
@@ -45,6 +51,7 @@ impl Default for SinkConfig {
             batch_max_ms: default_batch_max_ms(),
             exit_when_idle_secs: None,
             schema_registry: None,
+            hard_delete: Vec::new(),
         }
     }
 }

@@ -42,6 +42,10 @@ pub struct Table {
     pub name: String,
     /// `INSERT … ON CONFLICT … DO UPDATE … WHERE older` for a JSON array of rows.
     pub upsert: String,
+    /// Whether entities flagged deleted are removed (else kept, flagged).
+    pub hard_delete: bool,
+    /// `DELETE … WHERE older` for a JSON array of rows (keys and versions).
+    pub delete: String,
 }
 
 /// The attribute columns of `kind`, with SQL types, as in the migrations.
@@ -141,7 +145,22 @@ impl Table {
             stored = version("t"),
             incoming = version("excluded"),
         );
-        Self { kind, name, upsert }
+        let delete = format!(
+            "delete from {name} as t using json_to_recordset($1::json) as r(source text, stream text, \
+             source_id text, modified_at timestamptz, raw_offset bigint, reference_modified_at timestamptz, \
+             mapping_version integer) \
+             where t.source = r.source and t.stream = r.stream and t.source_id = r.source_id \
+             and {stored} < {incoming}",
+            stored = version("t"),
+            incoming = version("r"),
+        );
+        Self {
+            kind,
+            name,
+            upsert,
+            hard_delete: false,
+            delete,
+        }
     }
 }
 

@@ -17,6 +17,8 @@ pub struct Applied {
     pub updated: u64,
     /// Older or equal versions: left as they were.
     pub unchanged: u64,
+    /// Rows removed by hard deletes.
+    pub deleted: u64,
 }
 
 impl Applied {
@@ -24,6 +26,7 @@ impl Applied {
         self.inserted += other.inserted;
         self.updated += other.updated;
         self.unchanged += other.unchanged;
+        self.deleted += other.deleted;
     }
 }
 
@@ -33,6 +36,8 @@ impl Applied {
 pub struct TableRows<'a> {
     pub table: &'a Table,
     pub rows: &'a [(usize, String)],
+    /// Hard deletes: rows whose newer deleted version removes them.
+    pub deletes: &'a [(usize, String)],
 }
 
 /// A row PostgreSQL refused.
@@ -97,8 +102,22 @@ pub async fn write(
     let mut tx = pool.begin().await.map_err(db_error)?;
     let mut applied = Applied::default();
     let mut rejected = Vec::new();
-    for TableRows { table, rows } in tables {
+    for TableRows {
+        table,
+        rows,
+        deletes,
+    } in tables
+    {
         applied.add(isolate(&mut tx, table, rows, &mut rejected).await?);
+        if !deletes.is_empty() {
+            let removed = sqlx::query(sqlx::AssertSqlSafe(table.delete.as_str()))
+                .bind(json_array(deletes))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            applied.deleted += removed.rows_affected();
+            applied.unchanged += deletes.len() as u64 - removed.rows_affected();
+        }
     }
     tx.commit().await.map_err(db_error)?;
     Ok((applied, rejected))
@@ -161,16 +180,7 @@ async fn upsert(
     table: &Table,
     rows: &[(usize, String)],
 ) -> Result<Applied, sqlx::Error> {
-    // One JSON array of the rows' text: no copy of any parsed value.
-    let mut json = String::with_capacity(rows.iter().map(|(_, r)| r.len() + 1).sum::<usize>() + 2);
-    json.push('[');
-    for (i, (_, row)) in rows.iter().enumerate() {
-        if i > 0 {
-            json.push(',');
-        }
-        json.push_str(row);
-    }
-    json.push(']');
+    let json = json_array(rows);
     let returned = sqlx::query(sqlx::AssertSqlSafe(table.upsert.as_str()))
         .bind(json)
         .fetch_all(&mut *conn)
@@ -184,5 +194,20 @@ async fn upsert(
         inserted,
         updated: changed - inserted,
         unchanged: rows.len() as u64 - changed,
+        deleted: 0,
     })
+}
+
+/// One JSON array of the rows' text: no copy of any parsed value.
+fn json_array(rows: &[(usize, String)]) -> String {
+    let mut json = String::with_capacity(rows.iter().map(|(_, r)| r.len() + 1).sum::<usize>() + 2);
+    json.push('[');
+    for (i, (_, row)) in rows.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(row);
+    }
+    json.push(']');
+    json
 }
