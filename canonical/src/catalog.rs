@@ -37,31 +37,24 @@ pub enum CatalogError {
 
 /// The parsed embedded schemas, once per process.
 fn parsed() -> Result<&'static BTreeMap<EntityKind, Schema>, CatalogError> {
-    static PARSED: OnceLock<Result<BTreeMap<EntityKind, Schema>, CatalogError>> = OnceLock::new();
-    let parsed = PARSED.get_or_init(|| {
-        EntityKind::ALL
-            .into_iter()
-            .map(|kind| {
-                Schema::parse_str(kind.schema_text())
-                    .map(|schema| (kind, schema))
-                    .map_err(|e| CatalogError::Parse {
-                        entity: kind,
-                        message: e.to_string(),
-                    })
-            })
-            .collect()
-    });
-    match parsed {
-        Ok(schemas) => Ok(schemas),
-        Err(CatalogError::Parse { entity, message }) => Err(CatalogError::Parse {
+    static PARSED: OnceLock<Result<BTreeMap<EntityKind, Schema>, (EntityKind, String)>> =
+        OnceLock::new();
+    PARSED
+        .get_or_init(|| {
+            EntityKind::ALL
+                .into_iter()
+                .map(|kind| {
+                    Schema::parse_str(kind.schema_text())
+                        .map(|schema| (kind, schema))
+                        .map_err(|e| (kind, e.to_string()))
+                })
+                .collect()
+        })
+        .as_ref()
+        .map_err(|(entity, message)| CatalogError::Parse {
             entity: *entity,
             message: message.clone(),
-        }),
-        Err(other) => Err(CatalogError::Parse {
-            entity: EntityKind::Worker,
-            message: other.to_string(),
-        }),
-    }
+        })
 }
 
 /// The embedded schema of `kind`.

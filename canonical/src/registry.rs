@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use canonflow_common::Shutdown;
 use canonflow_common::secret::SecretRef;
 use schema_registry_converter::async_impl::schema_registry::{SrSettings, post_schema};
 use schema_registry_converter::schema_registry_common::{SchemaType, SuppliedSchema};
@@ -49,6 +50,8 @@ pub enum RegistryError {
     },
     #[error(transparent)]
     Catalog(#[from] crate::catalog::CatalogError),
+    #[error("stopped before the schema registry answered")]
+    Cancelled,
 }
 
 impl RegistryError {
@@ -67,6 +70,37 @@ impl RegistryError {
 /// The Confluent subject of a topic's record values.
 pub fn subject(topic: &str) -> String {
     format!("{topic}-value")
+}
+
+/// The catalog a stage writes or reads with: the registry's ids when one is
+/// configured (retried with backoff while it is unreachable, for about a
+/// minute, or until `shutdown`), else the embedded catalog's.
+pub async fn catalog(
+    config: Option<&RegistryConfig>,
+    topic_of: impl Fn(EntityKind) -> String,
+    shutdown: &Shutdown,
+) -> Result<Catalog, RegistryError> {
+    let Some(config) = config else {
+        return Ok(Catalog::embedded()?);
+    };
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        match register(config, &topic_of).await {
+            Ok(catalog) => {
+                tracing::info!(registry = %config.url, ?catalog, "canonical schemas registered");
+                return Ok(catalog);
+            }
+            Err(e) if e.is_retriable() && backoff < Duration::from_secs(30) => {
+                tracing::warn!(error = %e, retry_in = ?backoff, "schema registry not ready");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = shutdown.triggered() => return Err(RegistryError::Cancelled),
+                }
+                backoff *= 2;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Registers every embedded schema under the subject of its topic

@@ -145,6 +145,17 @@ impl ConfigSource {
     }
 }
 
+/// Every `*.toml` file in `dir`, in name order: the files of a directory of
+/// definitions (sources, mappings).
+pub fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 #[cfg(test)]
 #[allow(
     clippy::result_large_err,

@@ -4,6 +4,8 @@
 //! Header values are UTF-8 text. Provenance headers travel with a record
 //! from stage to stage; error headers are added to dead letters.
 
+use rdkafka::message::{Header, OwnedHeaders};
+
 /// Source system name, e.g. `hr`.
 pub const SOURCE: &str = "canonflow.source";
 /// Stream within the source, e.g. `workers`.
@@ -34,3 +36,43 @@ pub const ERROR_TIME: &str = "canonflow.error.time";
 pub const ERROR_ORIGIN: &str = "canonflow.error.origin";
 /// Dead letters: the mapping version that rejected the record, if any.
 pub const ERROR_MAPPING_VERSION: &str = "canonflow.error.mapping_version";
+
+/// The error headers every stage adds to a dead letter, on top of the
+/// original record's headers.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorHeaders<'a> {
+    pub stage: &'a str,
+    /// `retryable`, `invalid_input` or `fatal`.
+    pub class: &'a str,
+    pub message: &'a str,
+    pub path: &'a str,
+    pub time: &'a str,
+    /// See [`origin`].
+    pub origin: &'a str,
+}
+
+impl ErrorHeaders<'_> {
+    /// `headers` with the error headers added.
+    pub fn add_to(&self, headers: OwnedHeaders) -> OwnedHeaders {
+        [
+            (ERROR_STAGE, self.stage),
+            (ERROR_CLASS, self.class),
+            (ERROR_MESSAGE, self.message),
+            (ERROR_PATH, self.path),
+            (ERROR_TIME, self.time),
+            (ERROR_ORIGIN, self.origin),
+        ]
+        .into_iter()
+        .fold(headers, |headers, (key, value)| {
+            headers.insert(Header {
+                key,
+                value: Some(value),
+            })
+        })
+    }
+}
+
+/// A record's coordinates as [`ERROR_ORIGIN`] holds them: `topic/partition/offset`.
+pub fn origin(topic: &str, partition: i32, offset: i64) -> String {
+    format!("{topic}/{partition}/{offset}")
+}

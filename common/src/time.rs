@@ -50,10 +50,6 @@ impl ValueError {
     }
 }
 
-fn error(expected: &'static str, found: &Value) -> ValueError {
-    ValueError::new(expected, found)
-}
-
 /// Reads a timestamp in `format`; `zone` is used by `Naive` only.
 pub fn parse_timestamp(
     value: &Value,
@@ -65,23 +61,24 @@ pub fn parse_timestamp(
             .as_str()
             .and_then(|s| DateTime::parse_from_rfc3339(s.trim()).ok())
             .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(|| error("an RFC 3339 timestamp with offset", value)),
+            .ok_or_else(|| ValueError::new("an RFC 3339 timestamp with offset", value)),
         TimestampFormat::Naive => value
             .as_str()
             .and_then(|s| parse_naive(s.trim()))
             .and_then(|naive| zone.from_local_datetime(&naive).earliest())
             .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(|| error("a local timestamp like 2024-05-01 10:00:00", value)),
+            .ok_or_else(|| ValueError::new("a local timestamp like 2024-05-01 10:00:00", value)),
         TimestampFormat::EpochSeconds => as_i64(value)
             .and_then(|s| Utc.timestamp_opt(s, 0).single())
-            .ok_or_else(|| error("epoch seconds", value)),
+            .ok_or_else(|| ValueError::new("epoch seconds", value)),
         TimestampFormat::EpochMillis => as_i64(value)
             .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
-            .ok_or_else(|| error("epoch milliseconds", value)),
-        TimestampFormat::OdataV2Date => value
-            .as_str()
-            .and_then(parse_odata_v2_date)
-            .ok_or_else(|| error("an OData v2 date like /Date(1717279200000+0000)/", value)),
+            .ok_or_else(|| ValueError::new("epoch milliseconds", value)),
+        TimestampFormat::OdataV2Date => {
+            value.as_str().and_then(parse_odata_v2_date).ok_or_else(|| {
+                ValueError::new("an OData v2 date like /Date(1717279200000+0000)/", value)
+            })
+        }
     }
 }
 

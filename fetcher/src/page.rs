@@ -144,14 +144,15 @@ pub fn headers(context: &PageContext, cursor: Option<CursorValue>) -> OwnedHeade
 
 /// Headers of a fetcher dead letter: provenance plus the error.
 pub fn dead_letter_headers(context: &PageContext, error: &ShapeError) -> OwnedHeaders {
-    let message = error.to_string();
-    headers(context, None)
-        .insert(header(headers::ERROR_STAGE, "fetcher"))
-        .insert(header(headers::ERROR_CLASS, "invalid_input"))
-        .insert(header(headers::ERROR_MESSAGE, &message))
-        .insert(header(headers::ERROR_PATH, &error.pointer))
-        .insert(header(headers::ERROR_TIME, &context.fetched_at))
-        .insert(header(headers::ERROR_ORIGIN, &context.request_url))
+    headers::ErrorHeaders {
+        stage: "fetcher",
+        class: "invalid_input",
+        message: &error.to_string(),
+        path: &error.pointer,
+        time: &context.fetched_at,
+        origin: &context.request_url,
+    }
+    .add_to(headers(context, None))
 }
 
 fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {

@@ -16,9 +16,9 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use canonflow_canonical::{Catalog, EntityKind};
+use canonflow_canonical::EntityKind;
 use canonflow_common::config::{ConfigError, ConfigSource};
-use canonflow_common::kafka::{self, AdminError, GroupContext, TopicSpec};
+use canonflow_common::kafka::{self, AdminError, GroupContext, IdleExit, TopicSpec};
 use canonflow_common::postgres::PostgresConfig;
 use canonflow_common::{Classify, ErrorClass, Shutdown};
 use secrecy::ExposeSecret;
@@ -36,6 +36,8 @@ pub enum Error {
     Settings(String),
     #[error("schema catalog: {0}")]
     Catalog(#[from] canonflow_canonical::catalog::CatalogError),
+    #[error(transparent)]
+    Registry(#[from] canonflow_canonical::registry::RegistryError),
     #[error("preparing topics: {0}")]
     Admin(#[from] AdminError),
     #[error("Kafka: {0}")]
@@ -128,19 +130,17 @@ pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<Totals, Err
             .create()
             .map_err(kafka_error)?,
         pool,
-        catalog: match &settings.schema_registry {
-            Some(registry) => canonflow_canonical::registry::register(registry, |kind| {
-                topics.canonical(kind.name())
-            })
-            .await
-            .map_err(|e| Error::Settings(e.to_string()))?,
-            None => Catalog::embedded()?,
-        },
+        catalog: canonflow_canonical::registry::catalog(
+            settings.schema_registry.as_ref(),
+            |kind| topics.canonical(kind.name()),
+            &shutdown,
+        )
+        .await?,
         tables,
         dead_letter_topic,
         batch_records: settings.batch_records.max(1),
         batch_time: Duration::from_millis(settings.batch_max_ms),
-        exit_when_idle: settings.exit_when_idle_secs.map(Duration::from_secs),
+        idle: IdleExit::new(settings.exit_when_idle_secs.map(Duration::from_secs)),
         totals: Totals::default(),
     };
     tracing::info!(group = %settings.group_id, schema = %settings.schema, "sink started");

@@ -10,18 +10,18 @@
 //! from its committed offset; see `GroupContext`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use canonflow_canonical::entities::Attributes;
 use canonflow_canonical::wire::{self, WireError};
 use canonflow_canonical::{Canonical, Catalog};
 use canonflow_common::Shutdown;
 use canonflow_common::headers;
-use canonflow_common::kafka::GroupContext;
+use canonflow_common::kafka::{GroupContext, IdleExit};
 use chrono::{SecondsFormat, Utc};
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
+use rdkafka::message::{OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use sqlx::PgPool;
@@ -52,7 +52,8 @@ pub struct Sink {
     pub dead_letter_topic: String,
     pub batch_records: usize,
     pub batch_time: Duration,
-    pub exit_when_idle: Option<Duration>,
+    /// When to stop a job-style run (`exit_when_idle_secs`).
+    pub idle: IdleExit,
     pub totals: Totals,
 }
 
@@ -79,32 +80,19 @@ impl Sink {
         self.consumer
             .subscribe(&topics)
             .map_err(|e| Error::Kafka(format!("subscribing to {topics:?}: {e}")))?;
-        let mut idle_since: Option<Instant> = None;
         while !shutdown.is_triggered() {
             let batch = self.gather(shutdown).await;
             if batch.is_empty() {
-                if self.idle_long_enough(&mut idle_since) {
+                if self.idle.due(&self.consumer) {
                     tracing::info!("no canonical records for the configured idle time; exiting");
                     break;
                 }
                 continue;
             }
-            idle_since = None;
+            self.idle.active();
             self.apply(&batch, shutdown).await?;
         }
         Ok(())
-    }
-
-    fn idle_long_enough(&self, idle_since: &mut Option<Instant>) -> bool {
-        let Some(limit) = self.exit_when_idle else {
-            return false;
-        };
-        let assigned = self.consumer.assignment().is_ok_and(|a| a.count() > 0);
-        if !assigned {
-            *idle_since = None;
-            return false;
-        }
-        idle_since.get_or_insert_with(Instant::now).elapsed() >= limit
     }
 
     /// Up to `batch_records` records or `batch_time` of consuming; what was
@@ -242,28 +230,20 @@ impl Sink {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
         for letter in dead {
             let message = &batch[letter.index];
-            let origin = format!(
-                "{}/{}/{}",
-                message.topic(),
-                message.partition(),
-                message.offset()
-            );
-            let mut out = message
-                .headers()
-                .map_or_else(OwnedHeaders::new, Clone::clone);
-            for (key, value) in [
-                (headers::ERROR_STAGE, "sink"),
-                (headers::ERROR_CLASS, "invalid_input"),
-                (headers::ERROR_MESSAGE, letter.error.as_str()),
-                (headers::ERROR_PATH, ""),
-                (headers::ERROR_TIME, now.as_str()),
-                (headers::ERROR_ORIGIN, origin.as_str()),
-            ] {
-                out = out.insert(Header {
-                    key,
-                    value: Some(value),
-                });
+            let origin = headers::origin(message.topic(), message.partition(), message.offset());
+            let out = headers::ErrorHeaders {
+                stage: "sink",
+                class: "invalid_input",
+                message: &letter.error,
+                path: "",
+                time: &now,
+                origin: &origin,
             }
+            .add_to(
+                message
+                    .headers()
+                    .map_or_else(OwnedHeaders::new, Clone::clone),
+            );
             let mut record = FutureRecord::<[u8], [u8]>::to(&self.dead_letter_topic).headers(out);
             if let Some(key) = message.key() {
                 record = record.key(key);

@@ -7,6 +7,7 @@
 //! deadline instead of sleeping. Nothing here may be used by product code.
 
 mod drain;
+mod group;
 mod poll;
 mod postgres;
 mod proxy;
@@ -15,6 +16,7 @@ mod stack;
 mod topics;
 
 pub use drain::{DRAIN_SENTINEL_PREFIX, drain, drain_if_exists};
+pub use group::{KillOnDrop, committed, reset_offsets};
 pub use poll::eventually;
 pub use postgres::TestSchema;
 pub use proxy::TcpProxy;

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use canonflow_canonical::Catalog;
 use canonflow_common::config::{ConfigError, ConfigSource};
-use canonflow_common::kafka::{self, AdminError, GroupContext, KafkaConfig, TopicSpec};
+use canonflow_common::kafka::{self, AdminError, GroupContext, IdleExit, KafkaConfig, TopicSpec};
 use canonflow_common::topics::Topics;
 use canonflow_common::{Classify, ErrorClass, Shutdown};
 
@@ -40,8 +40,6 @@ pub enum Error {
     Catalog(#[from] canonflow_canonical::catalog::CatalogError),
     #[error(transparent)]
     Registry(#[from] canonflow_canonical::registry::RegistryError),
-    #[error("stopped before the schema registry answered")]
-    Cancelled,
     #[error("preparing topics: {0}")]
     Admin(#[from] AdminError),
     #[error("Kafka: {0}")]
@@ -89,7 +87,14 @@ pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<(), Error> 
             settings.mappings_dir.display().to_string(),
         ));
     }
-    let catalog = Arc::new(catalog(&settings, &deployment.topics, &shutdown).await?);
+    let topics = &deployment.topics;
+    let catalog = canonflow_canonical::registry::catalog(
+        settings.schema_registry.as_ref(),
+        |kind| topics.canonical(kind.name()),
+        &shutdown,
+    )
+    .await?;
+    let catalog = Arc::new(catalog);
     prepare_topics(&deployment.kafka, &deployment.topics, &settings, &mappings).await?;
     let instance = settings
         .instance_id
@@ -133,40 +138,6 @@ pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<(), Error> 
         result
     });
     worker.await.map_err(|e| Error::Thread(e.to_string()))?
-}
-
-/// The schema ids: from the registry when one is configured (retrying while
-/// it is unreachable), else the embedded catalog's.
-async fn catalog(
-    settings: &TransformerConfig,
-    topics: &Topics,
-    shutdown: &Shutdown,
-) -> Result<Catalog, Error> {
-    let Some(registry) = &settings.schema_registry else {
-        return Ok(Catalog::embedded()?);
-    };
-    let mut backoff = Duration::from_millis(500);
-    loop {
-        match canonflow_canonical::registry::register(registry, |kind| {
-            topics.canonical(kind.name())
-        })
-        .await
-        {
-            Ok(catalog) => {
-                tracing::info!(registry = %registry.url, ?catalog, "canonical schemas registered");
-                return Ok(catalog);
-            }
-            Err(e) if e.is_retriable() && backoff < Duration::from_secs(30) => {
-                tracing::warn!(error = %e, retry_in = ?backoff, "schema registry not ready");
-                tokio::select! {
-                    () = tokio::time::sleep(backoff) => {}
-                    () = shutdown.triggered() => return Err(Error::Cancelled),
-                }
-                backoff *= 2;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
 }
 
 async fn prepare_topics(
@@ -213,19 +184,20 @@ fn build(
         .consumer_config("transformer", &settings.group_id)?
         .create_with_context(GroupContext::default())
         .map_err(kafka_error)?;
-    let mut pipeline = pipeline::Pipeline::new(
+    Ok(pipeline::Pipeline {
         consumer,
         producer,
         mappings,
         catalog,
         enrichment,
         topics,
-        settings.transaction_records.max(1),
-        Duration::from_millis(settings.transaction_max_ms),
-        guard::Guard::new(settings.dead_letter_limit.clone()),
-    );
-    pipeline.exit_when_idle = settings.exit_when_idle_secs.map(Duration::from_secs);
-    Ok(pipeline)
+        batch_records: settings.transaction_records.max(1),
+        batch_time: Duration::from_millis(settings.transaction_max_ms),
+        guard: guard::Guard::new(settings.dead_letter_limit.clone()),
+        idle: IdleExit::new(settings.exit_when_idle_secs.map(Duration::from_secs)),
+        totals: Totals::default(),
+        unmapped: std::collections::HashSet::new(),
+    })
 }
 
 /// Closes the clients without hanging on the local broker (deviation 7).

@@ -118,9 +118,8 @@ fn dead_letter(
     mappings: &Mappings,
     error: &MapError,
 ) -> Transformed {
-    let origin = format!("{}/{}/{}", raw.topic, raw.partition, raw.offset);
+    let origin = headers::origin(raw.topic, raw.partition, raw.offset);
     let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
-    let message_text = error.problem.clone();
     let version = raw
         .source
         .zip(raw.stream)
@@ -130,24 +129,24 @@ fn dead_letter(
             mappings.version_of(source, stream)
         })
         .map(|v| v.to_string());
-    let mut out = message
-        .headers()
-        .map_or_else(OwnedHeaders::new, Clone::clone);
-    for (key, value) in [
-        (headers::ERROR_STAGE, Some("transformer")),
-        (headers::ERROR_CLASS, Some("invalid_input")),
-        (headers::ERROR_MESSAGE, Some(message_text.as_str())),
-        (headers::ERROR_PATH, Some(error.path.as_str())),
-        (headers::ERROR_TIME, Some(now.as_str())),
-        (headers::ERROR_ORIGIN, Some(origin.as_str())),
-        (headers::ERROR_MAPPING_VERSION, version.as_deref()),
-    ] {
-        if let Some(value) = value {
-            out = out.insert(Header {
-                key,
-                value: Some(value),
-            });
-        }
+    let mut out = headers::ErrorHeaders {
+        stage: "transformer",
+        class: "invalid_input",
+        message: &error.problem,
+        path: &error.path,
+        time: &now,
+        origin: &origin,
+    }
+    .add_to(
+        message
+            .headers()
+            .map_or_else(OwnedHeaders::new, Clone::clone),
+    );
+    if let Some(version) = &version {
+        out = out.insert(Header {
+            key: headers::ERROR_MAPPING_VERSION,
+            value: Some(version),
+        });
     }
     Transformed::DeadLetter {
         output: Output {

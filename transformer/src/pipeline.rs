@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use canonflow_canonical::entities::Attributes;
 use canonflow_canonical::{Canonical, Catalog};
 use canonflow_common::Shutdown;
-use canonflow_common::kafka::GroupContext;
+use canonflow_common::kafka::{GroupContext, IdleExit};
 use canonflow_common::topics::Topics;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -49,9 +49,11 @@ pub struct Pipeline {
     pub batch_records: usize,
     pub batch_time: Duration,
     pub guard: Guard,
-    pub exit_when_idle: Option<Duration>,
+    /// When to stop a job-style run (`exit_when_idle_secs`).
+    pub idle: IdleExit,
     pub totals: Totals,
-    unmapped: HashSet<(String, String)>,
+    /// Streams without a mapping seen so far (each is logged once).
+    pub unmapped: HashSet<(String, String)>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -63,34 +65,6 @@ impl std::fmt::Debug for Pipeline {
 }
 
 impl Pipeline {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        consumer: BaseConsumer<GroupContext>,
-        producer: ThreadedProducer<DefaultProducerContext>,
-        mappings: Mappings,
-        catalog: Arc<Catalog>,
-        enrichment: Enrichment,
-        topics: Topics,
-        batch_records: usize,
-        batch_time: Duration,
-        guard: Guard,
-    ) -> Self {
-        Self {
-            consumer,
-            producer,
-            mappings,
-            catalog,
-            enrichment,
-            topics,
-            batch_records,
-            batch_time,
-            guard,
-            exit_when_idle: None,
-            totals: Totals::default(),
-            unmapped: HashSet::new(),
-        }
-    }
-
     /// Runs until `shutdown` or a fatal error; a batch in flight when
     /// shutdown comes is finished (committed) first.
     pub fn run(&mut self, shutdown: &Shutdown) -> Result<(), Error> {
@@ -101,17 +75,16 @@ impl Pipeline {
             .subscribe(&[&self.topics.raw()])
             .map_err(|e| Error::Kafka(format!("subscribing to {}: {e}", self.topics.raw())))?;
         let mut backoff = Duration::from_millis(200);
-        let mut idle_since: Option<Instant> = None;
         while !shutdown.is_triggered() {
             let batch = self.gather(shutdown);
             if batch.is_empty() && !self.enrichment.has_reemits() {
-                if self.idle_long_enough(&mut idle_since) {
+                if self.idle.due(&self.consumer) {
                     tracing::info!("no raw records for the configured idle time; exiting");
                     break;
                 }
                 continue;
             }
-            idle_since = None;
+            self.idle.active();
             match self.commit_batch(&batch) {
                 Ok(()) => backoff = Duration::from_millis(200),
                 Err(BatchError::Fatal(e)) => return Err(e),
@@ -124,20 +97,6 @@ impl Pipeline {
             }
         }
         Ok(())
-    }
-
-    /// With `exit_when_idle` set: whether nothing has arrived for that long
-    /// while partitions were assigned (joining the group does not count).
-    fn idle_long_enough(&self, idle_since: &mut Option<Instant>) -> bool {
-        let Some(limit) = self.exit_when_idle else {
-            return false;
-        };
-        let assigned = self.consumer.assignment().is_ok_and(|a| a.count() > 0);
-        if !assigned {
-            *idle_since = None;
-            return false;
-        }
-        idle_since.get_or_insert_with(Instant::now).elapsed() >= limit
     }
 
     /// Up to `batch_records` raw records or `batch_time` of polling; what

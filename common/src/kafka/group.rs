@@ -13,7 +13,7 @@
 //! ([`GroupContext::rebalanced_since`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
@@ -101,5 +101,39 @@ impl ConsumerContext for GroupContext {
         if let Err(e) = result {
             tracing::error!(error = %e, "applying a rebalance failed");
         }
+    }
+}
+
+/// `exit_when_idle_secs`: when a group consumer run as a job (the demo, a
+/// backfill, a replay) has had nothing to do for long enough to stop.
+/// Joining the group does not count as idle: only time with partitions
+/// assigned and nothing arriving.
+#[derive(Debug, Clone, Default)]
+pub struct IdleExit {
+    limit: Option<Duration>,
+    since: Option<Instant>,
+}
+
+impl IdleExit {
+    /// Never due when `limit` is `None`.
+    pub fn new(limit: Option<Duration>) -> Self {
+        Self { limit, since: None }
+    }
+
+    /// Something arrived: idle time starts over.
+    pub fn active(&mut self) {
+        self.since = None;
+    }
+
+    /// After a poll that brought nothing: whether it is time to stop.
+    pub fn due<C: ConsumerContext, K: Consumer<C>>(&mut self, consumer: &K) -> bool {
+        let Some(limit) = self.limit else {
+            return false;
+        };
+        if !consumer.assignment().is_ok_and(|a| a.count() > 0) {
+            self.since = None;
+            return false;
+        }
+        self.since.get_or_insert_with(Instant::now).elapsed() >= limit
     }
 }

@@ -51,7 +51,10 @@ async fn two_copies_share_the_streams_and_a_survivor_takes_over() {
     std::fs::write(&config, harness.config_toml(false)).unwrap();
     let mut a = spawn(&config, &harness.dir.path().join("a.log"));
     let mut b = spawn(&config, &harness.dir.path().join("b.log"));
-    let (reap_a, reap_b) = (KillOnDrop(vec![a.id()]), KillOnDrop(vec![b.id()]));
+    let (reap_a, reap_b) = (
+        canonflow_testkit::KillOnDrop(vec![a.id()]),
+        canonflow_testkit::KillOnDrop(vec![b.id()]),
+    );
 
     let all_streams = 9;
     let shared = eventually(Duration::from_secs(90), "both copies fetching", || async {

@@ -60,7 +60,7 @@ async fn killed_at_random_the_fetcher_loses_nothing_and_overstates_nothing() {
             )
             .spawn()
             .unwrap();
-        let reaper = KillOnDrop(vec![child.id()]);
+        let reaper = canonflow_testkit::KillOnDrop(vec![child.id()]);
         // Wait until this process is fetching (it wrote a checkpoint), then
         // kill it at a random point: mostly mid-page or mid-transaction.
         let owner = format!("{}@", child.id());

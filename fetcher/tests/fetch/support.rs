@@ -161,18 +161,3 @@ pub fn header<'a>(message: &'a OwnedMessage, name: &str) -> Option<&'a str> {
         .find(|h| h.key == name)
         .and_then(|h| std::str::from_utf8(h.value?).ok())
 }
-
-/// SIGKILLs the given processes when dropped, so a failing test leaves no
-/// fetcher running behind it. Drop it before reaping the child (`wait`),
-/// never after: a reaped pid may be reused.
-pub struct KillOnDrop(pub Vec<u32>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        for pid in &self.0 {
-            let _ = std::process::Command::new("kill")
-                .args(["-9", &pid.to_string()])
-                .output();
-        }
-    }
-}

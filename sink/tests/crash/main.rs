@@ -15,22 +15,11 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use canonflow_testkit::{TcpProxy, eventually};
+use canonflow_testkit::{KillOnDrop, TcpProxy, eventually};
 use support::{Harness, supplier};
 
 const KILLS: usize = 20;
 const SUPPLIERS: usize = 4_000;
-
-/// SIGKILLs the process when dropped, so a failing test leaves none behind.
-struct KillOnDrop(u32);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-9", &self.0.to_string()])
-            .output();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_and_cut_off_from_postgres_the_sink_ends_with_exactly_the_newest_rows() {
@@ -93,7 +82,7 @@ async fn killed_and_cut_off_from_postgres_the_sink_ends_with_exactly_the_newest_
             break;
         }
         let mut child = spawn(&config);
-        let guard = KillOnDrop(child.id());
+        let guard = KillOnDrop(vec![child.id()]);
         eventually(support::DEADLINE, "the new copy committing", || async {
             (harness.committed().await > before).then_some(())
         })
@@ -112,7 +101,7 @@ async fn killed_and_cut_off_from_postgres_the_sink_ends_with_exactly_the_newest_
     }
     // The last copy runs until it is idle.
     let mut last = spawn(&last_config);
-    let _guard = KillOnDrop(last.id());
+    let _guard = KillOnDrop(vec![last.id()]);
     let status = tokio::task::spawn_blocking(move || last.wait())
         .await
         .unwrap()

@@ -14,9 +14,7 @@ use canonflow_testkit::{Stack, TestSchema, TestTopics, eventually, unique};
 use chrono::{DateTime, TimeZone, Utc};
 use figment::Figment;
 use figment::providers::{Format, Toml};
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
 use tokio::task::JoinHandle;
 
 pub const DEADLINE: Duration = Duration::from_secs(60);
@@ -210,36 +208,8 @@ impl Harness {
 
     /// The group's committed offsets on the supplier topic, summed.
     pub async fn committed(&self) -> i64 {
-        let consumer: BaseConsumer = self
-            .stack
-            .kafka()
-            .consumer_config("test", &self.group)
-            .unwrap()
-            .create()
-            .unwrap();
         let topic = self.topics.topics.canonical("supplier");
-        let partitions =
-            canonflow_common::kafka::partition_count(&self.stack.kafka(), "test", &topic)
-                .await
-                .unwrap();
-        let mut list = TopicPartitionList::new();
-        for p in 0..partitions {
-            list.add_partition(&topic, p);
-        }
-        let committed = tokio::task::spawn_blocking(move || {
-            consumer.committed_offsets(list, Duration::from_secs(10))
-        })
-        .await
-        .unwrap()
-        .unwrap();
-        committed
-            .elements()
-            .iter()
-            .map(|e| match e.offset() {
-                Offset::Offset(o) => o,
-                _ => 0,
-            })
-            .sum()
+        canonflow_testkit::committed(&self.stack, &self.group, &topic).await
     }
 
     pub async fn wait_committed(&self, count: usize) {

@@ -14,9 +14,16 @@ use super::rules::{Rule, Target};
 #[derive(Debug, Clone)]
 struct Reference {
     name: String,
-    modified_at: Option<DateTime<Utc>>,
+    /// The reference's version, `SourceVersion::ordering_key`: its first
+    /// part is the reference's modified-at.
     ordering: (Option<DateTime<Utc>>, i64, Option<DateTime<Utc>>, i32),
     origin: Origin,
+}
+
+impl Reference {
+    fn modified_at(&self) -> Option<DateTime<Utc>> {
+        self.ordering.0
+    }
 }
 
 #[derive(Debug, Default)]
@@ -172,7 +179,6 @@ fn learn_reference(
         code.to_owned(),
         Reference {
             name: name.to_owned(),
-            modified_at: entity.version.modified_at,
             ordering,
             origin,
         },
@@ -226,7 +232,7 @@ fn apply(
                 );
                 newer(
                     &mut entity.version.reference_modified_at,
-                    reference.modified_at,
+                    reference.modified_at(),
                 );
             }
             (Attributes::Organization(organization), Target::OrganizationCostCenterNames) => {
@@ -243,7 +249,7 @@ fn apply(
                     );
                     newer(
                         &mut entity.version.reference_modified_at,
-                        reference.modified_at,
+                        reference.modified_at(),
                     );
                 }
             }

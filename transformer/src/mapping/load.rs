@@ -76,12 +76,7 @@ pub fn load_dir(dir: &Path) -> Result<LoadedDir, MappingConfigError> {
         dir: dir.to_owned(),
         source,
     };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(read_error)?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
-        .collect();
-    files.sort();
+    let files = canonflow_common::config::toml_files(dir).map_err(read_error)?;
     let mut loaded = LoadedDir::default();
     for file in &files {
         let one = load_file(file)?;

@@ -92,7 +92,7 @@ async fn killed_at_random_the_transformer_maps_every_record_exactly_once() {
             )
             .spawn()
             .unwrap();
-        let reaper = support::KillOnDrop(vec![child.id()]);
+        let reaper = canonflow_testkit::KillOnDrop(vec![child.id()]);
         if killed < KILLS {
             // Kill it once it is making progress, at a random point after.
             eventually(support::DEADLINE, "the new copy committing", || async {

@@ -16,10 +16,9 @@ use canonflow_common::topics::Topics;
 use canonflow_testkit::{Stack, TestTopics, drain_if_exists, eventually, unique};
 use figment::Figment;
 use figment::providers::{Format, Toml};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::Message;
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Message, Offset, TopicPartitionList};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -297,31 +296,7 @@ impl Harness {
     /// Sets the group's committed offsets on the raw topic back to 0, the
     /// way a replay does: committed by a consumer that never subscribed.
     pub async fn reset_offsets(&self) {
-        let consumer: BaseConsumer = self
-            .stack
-            .kafka()
-            .consumer_config("test", &self.group)
-            .unwrap()
-            .create()
-            .unwrap();
-        let partitions = canonflow_common::kafka::partition_count(
-            &self.stack.kafka(),
-            "test",
-            &self.topics.raw(),
-        )
-        .await
-        .unwrap();
-        let mut list = TopicPartitionList::new();
-        for p in 0..partitions {
-            list.add_partition_offset(&self.topics.raw(), p, Offset::Offset(0))
-                .unwrap();
-        }
-        tokio::task::spawn_blocking(move || {
-            consumer.commit(&list, rdkafka::consumer::CommitMode::Sync)
-        })
-        .await
-        .unwrap()
-        .unwrap();
+        canonflow_testkit::reset_offsets(&self.stack, &self.group, &self.topics.raw()).await;
     }
 
     pub async fn run_with_mappings(&self, dir: &Path) -> Result<(), canonflow_transformer::Error> {
@@ -374,38 +349,7 @@ impl Harness {
 
     /// The group's committed offsets on the raw topic, summed.
     pub async fn committed(&self) -> i64 {
-        let consumer: BaseConsumer = self
-            .stack
-            .kafka()
-            .consumer_config("test", &self.group)
-            .unwrap()
-            .create()
-            .unwrap();
-        let partitions = canonflow_common::kafka::partition_count(
-            &self.stack.kafka(),
-            "test",
-            &self.topics.raw(),
-        )
-        .await
-        .unwrap();
-        let mut list = TopicPartitionList::new();
-        for p in 0..partitions {
-            list.add_partition(&self.topics.raw(), p);
-        }
-        let committed = tokio::task::spawn_blocking(move || {
-            consumer.committed_offsets(list, Duration::from_secs(10))
-        })
-        .await
-        .unwrap()
-        .unwrap();
-        committed
-            .elements()
-            .iter()
-            .map(|e| match e.offset() {
-                Offset::Offset(o) => o,
-                _ => 0,
-            })
-            .sum()
+        canonflow_testkit::committed(&self.stack, &self.group, &self.topics.raw()).await
     }
 
     pub async fn wait_committed(&self, count: usize) {
@@ -486,19 +430,6 @@ impl Harness {
             EntityKind::CostCenter => json::<CostCenterAttributes>(&self.catalog, kind, bytes),
             EntityKind::Supplier => json::<SupplierAttributes>(&self.catalog, kind, bytes),
             EntityKind::Invoice => json::<InvoiceAttributes>(&self.catalog, kind, bytes),
-        }
-    }
-}
-
-/// SIGKILLs the processes when dropped, so a failing test leaves none behind.
-pub struct KillOnDrop(pub Vec<u32>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        for pid in &self.0 {
-            let _ = std::process::Command::new("kill")
-                .args(["-9", &pid.to_string()])
-                .output();
         }
     }
 }
