@@ -2,18 +2,23 @@
 //! version wins.
 //!
 //! [`run`] connects to PostgreSQL (its schema from `[sink] schema`),
-//! applies the embedded migrations (`migrations/`), and runs the consume →
-//! write → commit loop (`pipeline`): batched upserts in one transaction per
-//! batch (`write`, `tables`), rows PostgreSQL refuses to the sink's
-//! dead-letter topic, offsets committed only after the database commit.
+//! applies the embedded migrations (`migrations/`), and runs two sides
+//! joined by a bounded queue of batches: consuming and preparing
+//! (`pipeline`, `prepare`), and writing then committing (`writer`):
+//! batched upserts in one transaction per batch (`write`, `tables`), rows
+//! PostgreSQL refuses to the sink's dead-letter topic, offsets committed
+//! only after the database commit.
 
 mod pipeline;
+mod prepare;
 pub mod settings;
 pub mod tables;
 mod write;
+mod writer;
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use canonflow_canonical::EntityKind;
@@ -24,7 +29,7 @@ use canonflow_common::{Classify, ErrorClass, Shutdown};
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-pub use pipeline::Totals;
+pub use pipeline::{Status, Totals};
 pub use settings::SinkConfig;
 
 /// Why the sink stopped.
@@ -67,6 +72,15 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Runs the sink until `shutdown` is triggered or a fatal error occurs.
 pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<Totals, Error> {
+    run_with_status(config, shutdown, Arc::default()).await
+}
+
+/// [`run`], reporting what it does in `status` as it runs.
+pub async fn run_with_status(
+    config: ConfigSource,
+    shutdown: Shutdown,
+    status: Arc<Status>,
+) -> Result<Totals, Error> {
     let deployment = config.deployment()?;
     let settings: SinkConfig = config.section_or_default("sink")?;
     settings.validate().map_err(Error::Settings)?;
@@ -112,47 +126,67 @@ pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<Totals, Err
     let tables: HashMap<String, tables::Table> = kinds
         .iter()
         .map(|kind| {
-            let mut table = tables::Table::new(*kind);
-            table.hard_delete = settings.hard_delete.iter().any(|n| n == kind.name());
+            let hard_delete = settings.hard_delete.iter().any(|n| n == kind.name());
+            let table = tables::Table::new(*kind).with_hard_delete(hard_delete);
             (topics.canonical(kind.name()), table)
         })
         .collect();
+    let tables = Arc::new(tables);
     let kafka_error = |e: rdkafka::error::KafkaError| Error::Kafka(e.to_string());
-    let mut sink = pipeline::Sink {
-        consumer: deployment
+    let consumer = Arc::new(
+        deployment
             .kafka
             .consumer_config("sink", &settings.group_id)?
             .create_with_context(GroupContext::default())
             .map_err(kafka_error)?,
+    );
+    let catalog = canonflow_canonical::registry::catalog(
+        settings.schema_registry.as_ref(),
+        |kind| topics.canonical(kind.name()),
+        &shutdown,
+    )
+    .await?;
+    let (queue, queued) = tokio::sync::mpsc::channel(settings.queue_batches.max(1));
+    let writer = writer::Writer {
+        consumer: Arc::clone(&consumer),
         producer: deployment
             .kafka
             .producer_config("sink")?
             .create()
             .map_err(kafka_error)?,
         pool,
-        catalog: canonflow_canonical::registry::catalog(
-            settings.schema_registry.as_ref(),
-            |kind| topics.canonical(kind.name()),
-            &shutdown,
-        )
-        .await?,
-        tables,
+        tables: Arc::clone(&tables),
         dead_letter_topic,
+        status: Arc::clone(&status),
+    };
+    let writing = tokio::spawn(writer.run(queued, shutdown.clone()));
+    let mut consume = pipeline::Consume {
+        consumer,
+        catalog,
+        tables,
         batch_records: settings.batch_records.max(1),
         batch_time: Duration::from_millis(settings.batch_max_ms),
         idle: IdleExit::new(settings.exit_when_idle_secs.map(Duration::from_secs)),
-        totals: Totals::default(),
+        queue,
+        status,
+        seen: 0,
+        carry: Vec::new(),
     };
     tracing::info!(group = %settings.group_id, schema = %settings.schema, "sink started");
-    let result = sink.run(&shutdown).await;
-    let totals = sink.totals;
-    tracing::info!(?totals, "sink stopping");
-    let pipeline::Sink {
-        consumer, producer, ..
-    } = sink;
+    let consumed = consume.run(&shutdown).await;
+    let pipeline::Consume {
+        consumer, queue, ..
+    } = consume;
+    // Closing the queue lets the writer finish what is queued, then stop.
+    drop(queue);
+    let written = writing
+        .await
+        .map_err(|e| Error::Database(format!("the writer task failed: {e}")))?;
     kafka::close_with_deadline(consumer, kafka::local::CLOSE_TIMEOUT);
-    kafka::close_with_deadline(producer, kafka::local::CLOSE_TIMEOUT);
-    result.map(|()| totals)
+    let totals = written?;
+    consumed?;
+    tracing::info!(?totals, "sink stopped");
+    Ok(totals)
 }
 
 fn entities(settings: &SinkConfig) -> Result<Vec<EntityKind>, Error> {

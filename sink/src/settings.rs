@@ -24,6 +24,10 @@ pub struct SinkConfig {
     /// …or per this many milliseconds of consuming, whichever comes first.
     #[serde(default = "default_batch_max_ms")]
     pub batch_max_ms: u64,
+    /// Prepared batches waiting for the writer: when this many are queued,
+    /// the partitions are paused until one is written.
+    #[serde(default = "default_queue_batches")]
+    pub queue_batches: usize,
     /// Exit once no record has arrived for this many seconds while
     /// partitions were assigned (jobs, the demo). Unset: run until stopped.
     #[serde(default)]
@@ -49,6 +53,7 @@ impl Default for SinkConfig {
             migrate: true,
             batch_records: default_batch_records(),
             batch_max_ms: default_batch_max_ms(),
+            queue_batches: default_queue_batches(),
             exit_when_idle_secs: None,
             schema_registry: None,
             hard_delete: Vec::new(),
@@ -67,6 +72,9 @@ fn default_true() -> bool {
 }
 fn default_batch_records() -> usize {
     5_000
+}
+fn default_queue_batches() -> usize {
+    2
 }
 fn default_batch_max_ms() -> u64 {
     500

@@ -46,6 +46,9 @@ pub struct Table {
     pub hard_delete: bool,
     /// `DELETE … WHERE older` for a JSON array of rows (keys and versions).
     pub delete: String,
+    /// What a tombstone does: flag the row deleted, or (with `hard_delete`)
+    /// remove it — for a JSON array of [`tombstone`] rows.
+    pub tombstone: String,
 }
 
 /// The attribute columns of `kind`, with SQL types, as in the migrations.
@@ -156,12 +159,53 @@ impl Table {
         );
         Self {
             kind,
+            tombstone: tombstone_statement(&name, false),
             name,
             upsert,
             hard_delete: false,
             delete,
         }
     }
+
+    /// Sets whether deletes remove rows (else flag them).
+    pub fn with_hard_delete(mut self, hard_delete: bool) -> Self {
+        self.hard_delete = hard_delete;
+        self.tombstone = tombstone_statement(&self.name, hard_delete);
+        self
+    }
+}
+
+/// A tombstone (a record without a value, keyed by canonical id) carries
+/// no source version, so it is guarded by its place in the log instead: it
+/// applies only to a row last written by an earlier record of the same
+/// topic partition — every record of one canonical id is in one partition,
+/// in order — so a replay re-applies it exactly where it was, and a newer
+/// version written after it is never deleted by it.
+fn tombstone_statement(table: &str, hard_delete: bool) -> String {
+    let from = "json_to_recordset($1::json) as r(canonical_id uuid, kafka_topic text, \
+                kafka_partition integer, kafka_offset bigint)";
+    let guard = "t.canonical_id = r.canonical_id and t.kafka_topic = r.kafka_topic \
+                 and t.kafka_partition = r.kafka_partition and t.kafka_offset < r.kafka_offset";
+    if hard_delete {
+        format!("delete from {table} as t using {from} where {guard}")
+    } else {
+        format!(
+            "update {table} as t set deleted = true, kafka_topic = r.kafka_topic, \
+             kafka_partition = r.kafka_partition, kafka_offset = r.kafka_offset, updated_at = now() \
+             from {from} where {guard}"
+        )
+    }
+}
+
+/// A tombstone as a row for [`Table::tombstone`].
+pub fn tombstone(canonical_id: &uuid::Uuid, at: &Coordinates) -> String {
+    json!({
+        "canonical_id": canonical_id,
+        "kafka_topic": at.topic,
+        "kafka_partition": at.partition,
+        "kafka_offset": at.offset,
+    })
+    .to_string()
 }
 
 /// Where a canonical record was read from.

@@ -38,6 +38,8 @@ pub struct TableRows<'a> {
     pub rows: &'a [(usize, String)],
     /// Hard deletes: rows whose newer deleted version removes them.
     pub deletes: &'a [(usize, String)],
+    /// Tombstones: canonical ids with the Kafka coordinates that guard them.
+    pub tombstones: &'a [(usize, String)],
 }
 
 /// A row PostgreSQL refused.
@@ -106,21 +108,42 @@ pub async fn write(
         table,
         rows,
         deletes,
+        tombstones,
     } in tables
     {
         applied.add(isolate(&mut tx, table, rows, &mut rejected).await?);
-        if !deletes.is_empty() {
-            let removed = sqlx::query(sqlx::AssertSqlSafe(table.delete.as_str()))
-                .bind(json_array(deletes))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            applied.deleted += removed.rows_affected();
-            applied.unchanged += deletes.len() as u64 - removed.rows_affected();
+        let removed = remove(&mut tx, &table.delete, deletes).await?;
+        applied.deleted += removed;
+        applied.unchanged += deletes.len() as u64 - removed;
+        // Tombstones after upserts: one in the same batch as an earlier
+        // record of its entity then finds that record's row.
+        let buried = remove(&mut tx, &table.tombstone, tombstones).await?;
+        if table.hard_delete {
+            applied.deleted += buried;
+        } else {
+            applied.updated += buried;
         }
+        applied.unchanged += tombstones.len() as u64 - buried;
     }
     tx.commit().await.map_err(db_error)?;
     Ok((applied, rejected))
+}
+
+/// Runs a delete or tombstone statement; returns the rows it changed.
+async fn remove(
+    conn: &mut PgConnection,
+    statement: &str,
+    rows: &[(usize, String)],
+) -> Result<u64, DbError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let done = sqlx::query(sqlx::AssertSqlSafe(statement))
+        .bind(json_array(rows))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected())
 }
 
 /// Upserts `rows` under a savepoint; on a row error, splits them in halves

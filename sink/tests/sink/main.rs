@@ -6,6 +6,9 @@
 #[allow(dead_code, reason = "each test binary uses part of the harness")]
 mod support;
 
+mod backpressure;
+mod deletes;
+
 use canonflow_common::headers;
 use canonflow_testkit::drain;
 use rdkafka::Message;
@@ -187,57 +190,4 @@ async fn a_record_of_a_schema_the_sink_does_not_know_stops_it_naming_the_entity(
     assert!(error.contains("schema id 4242"), "{error}");
     assert!(error.contains("supplier"), "{error}");
     assert!(error.contains("upgrade the sink"), "{error}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deletes_flag_rows_by_default_and_remove_them_where_configured_both_version_guarded() {
-    let deleted = |i: usize, round: u32| {
-        let mut entity = supplier(i, round, "DE");
-        entity.deleted = true;
-        entity
-    };
-    // Supplier 0: deleted at version 2, then an older version 1 arrives late.
-    // Supplier 1: deleted at version 1, then undeleted by version 2.
-    let records = vec![
-        supplier(0, 1, "DE"),
-        deleted(0, 2),
-        supplier(0, 1, "DE"),
-        deleted(1, 1),
-        supplier(1, 2, "DE"),
-    ];
-
-    let soft = Harness::start(1).await;
-    soft.produce(&records).await;
-    let run = soft.spawn("");
-    soft.wait_committed(records.len()).await;
-    soft.stop(run).await;
-    let rows: Vec<(String, bool)> =
-        sqlx::query_as("select source_id, deleted from canonflow_supplier order by source_id")
-            .fetch_all(&soft.schema.pool)
-            .await
-            .unwrap();
-    assert_eq!(
-        rows,
-        vec![("S00000".into(), true), ("S00001".into(), false)]
-    );
-
-    let hard = Harness::start(1).await;
-    let run = hard.spawn("hard_delete = [\"supplier\"]");
-    hard.produce(&[supplier(2, 1, "DE"), supplier(3, 2, "DE")])
-        .await;
-    hard.wait_committed(2).await;
-    hard.produce(&[deleted(2, 2), deleted(3, 1)]).await;
-    hard.wait_committed(4).await;
-    let totals = hard.stop(run).await;
-    let names = hard.names().await;
-    assert_eq!(
-        names.len(),
-        1,
-        "supplier 2 removed by its newer delete: {names:?}"
-    );
-    assert_eq!(
-        names[0].0, "S00003",
-        "an older delete leaves a newer row alone"
-    );
-    assert_eq!(totals.applied.deleted, 1, "{totals:?}");
 }

@@ -2,6 +2,7 @@
 //! wire format, as the transformer writes them) to unique topics on the
 //! real local broker, and a PostgreSQL schema of the test's own.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use canonflow_canonical::entities::Attributes;
@@ -18,6 +19,14 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::task::JoinHandle;
 
 pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// What a test puts on a canonical topic.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    Entity(Box<Canonical<Attributes>>),
+    /// A record without a value, keyed by (what should be) a canonical id.
+    Tombstone(EntityKind, String),
+}
 
 pub struct Harness {
     pub stack: Stack,
@@ -95,6 +104,15 @@ impl Harness {
 
     /// Produces `entities` in order, keyed by canonical id.
     pub async fn produce(&self, entities: &[Canonical<Attributes>]) {
+        let deliveries: Vec<_> = entities
+            .iter()
+            .map(|e| Delivery::Entity(Box::new(e.clone())))
+            .collect();
+        self.deliver(&deliveries).await;
+    }
+
+    /// Produces entities and tombstones, in order, keyed by canonical id.
+    pub async fn deliver(&self, deliveries: &[Delivery]) {
         let producer: FutureProducer = self
             .stack
             .kafka()
@@ -102,22 +120,28 @@ impl Harness {
             .unwrap()
             .create()
             .unwrap();
-        let encoded: Vec<(String, String, Vec<u8>)> = entities
+        let encoded: Vec<(String, String, Option<Vec<u8>>)> = deliveries
             .iter()
-            .map(|e| {
-                let kind = e.attributes.kind();
-                (
-                    self.topics.topics.canonical(kind.name()),
-                    e.canonical_id.clone(),
-                    wire::encode(&self.catalog, kind, e).unwrap(),
-                )
+            .map(|delivery| match delivery {
+                Delivery::Entity(e) => {
+                    let kind = e.attributes.kind();
+                    (
+                        self.topics.topics.canonical(kind.name()),
+                        e.canonical_id.clone(),
+                        Some(wire::encode(&self.catalog, kind, e).unwrap()),
+                    )
+                }
+                Delivery::Tombstone(kind, key) => {
+                    (self.topics.topics.canonical(kind.name()), key.clone(), None)
+                }
             })
             .collect();
         let sends = encoded.iter().map(|(topic, key, payload)| {
-            producer.send(
-                FutureRecord::to(topic).key(key).payload(payload),
-                Duration::from_secs(10),
-            )
+            let mut record = FutureRecord::<str, [u8]>::to(topic).key(key.as_str());
+            if let Some(payload) = payload {
+                record = record.payload(payload.as_slice());
+            }
+            producer.send(record, Duration::from_secs(10))
         });
         for delivered in futures::future::join_all(sends).await {
             delivered.expect("canonical record produced");
@@ -149,7 +173,12 @@ impl Harness {
     }
 
     pub fn config(&self, sink: &str) -> ConfigSource {
-        let toml = self.config_toml_with_url(&self.stack.postgres_url, sink);
+        self.config_with_url(&self.stack.postgres_url, sink)
+    }
+
+    /// The configuration, with PostgreSQL at `url`.
+    pub fn config_with_url(&self, url: &str, sink: &str) -> ConfigSource {
+        let toml = self.config_toml_with_url(url, sink);
         ConfigSource::from_figment(Figment::from(Toml::string(&toml)))
     }
 
@@ -186,8 +215,24 @@ impl Harness {
         JoinHandle<Result<canonflow_sink::Totals, canonflow_sink::Error>>,
         Shutdown,
     ) {
+        self.spawn_with(self.config(sink), Arc::default())
+    }
+
+    /// Runs the sink on `config`, reporting into `status`.
+    pub fn spawn_with(
+        &self,
+        config: ConfigSource,
+        status: Arc<canonflow_sink::Status>,
+    ) -> (
+        JoinHandle<Result<canonflow_sink::Totals, canonflow_sink::Error>>,
+        Shutdown,
+    ) {
         let shutdown = Shutdown::new();
-        let handle = tokio::spawn(canonflow_sink::run(self.config(sink), shutdown.clone()));
+        let handle = tokio::spawn(canonflow_sink::run_with_status(
+            config,
+            shutdown.clone(),
+            status,
+        ));
         (handle, shutdown)
     }
 

@@ -1,0 +1,180 @@
+//! The writing side: takes prepared batches off the queue in order, writes
+//! each in one database transaction (`write`), publishes its dead letters
+//! and only then commits its offsets — nothing is committed that is not in
+//! PostgreSQL.
+//!
+//! While PostgreSQL is unreachable it retries the same batch with backoff;
+//! the queue fills and the consuming side pauses its partitions. A batch
+//! gathered before the latest rebalance is written (harmless: versions
+//! guard every row) but its offsets are left to the partitions' owners.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use canonflow_common::Shutdown;
+use canonflow_common::headers;
+use canonflow_common::kafka::{self, GroupContext};
+use chrono::{SecondsFormat, Utc};
+use rdkafka::Message;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+
+use crate::Error;
+use crate::pipeline::{Status, Totals};
+use crate::prepare::{Batch, DeadLetter};
+use crate::tables::Table;
+use crate::write::{Applied, DbError, Rejected, TableRows, write};
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+pub struct Writer {
+    pub consumer: Arc<StreamConsumer<GroupContext>>,
+    pub producer: FutureProducer,
+    pub pool: PgPool,
+    pub tables: Arc<HashMap<String, Table>>,
+    pub dead_letter_topic: String,
+    pub status: Arc<Status>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Writes batches until the queue closes, or shutdown interrupts a
+    /// retry (that batch is then not committed: its records are read again).
+    pub async fn run(
+        self,
+        mut queue: mpsc::Receiver<Batch>,
+        shutdown: Shutdown,
+    ) -> Result<Totals, Error> {
+        let mut totals = Totals::default();
+        while let Some(mut batch) = queue.recv().await {
+            let Some(applied) = self.write_with_retry(&batch, &shutdown).await? else {
+                break;
+            };
+            let (applied, rejected) = applied;
+            let mut dead = std::mem::take(&mut batch.dead);
+            dead.extend(rejected.into_iter().map(|r| DeadLetter {
+                index: r.index,
+                error: r.error,
+            }));
+            self.dead_letter(&batch.messages, &dead).await?;
+            self.commit(&batch)?;
+            totals.records += batch.messages.len() as u64;
+            totals.applied.add(applied);
+            totals.superseded += batch.superseded;
+            totals.dead_letters += dead.len() as u64;
+            tracing::debug!(
+                records = batch.messages.len(),
+                ?applied,
+                dead_letters = dead.len(),
+                "batch written"
+            );
+        }
+        kafka::close_with_deadline(self.producer, kafka::local::CLOSE_TIMEOUT);
+        Ok(totals)
+    }
+
+    /// `None` when shutdown came while PostgreSQL was unreachable.
+    async fn write_with_retry(
+        &self,
+        batch: &Batch,
+        shutdown: &Shutdown,
+    ) -> Result<Option<(Applied, Vec<Rejected>)>, Error> {
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let tables = batch
+                .tables
+                .iter()
+                .map(|(topic, rows)| TableRows {
+                    table: &self.tables[topic],
+                    rows: &rows.upserts,
+                    deletes: &rows.deletes,
+                    tombstones: &rows.tombstones,
+                })
+                .collect();
+            match write(&self.pool, tables).await {
+                Ok(done) => return Ok(Some(done)),
+                Err(DbError::Fatal(e)) => return Err(Error::Database(e)),
+                Err(DbError::Retryable(e)) => {
+                    self.status.write_retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(error = %e, retry_in = ?backoff, "PostgreSQL unavailable; batch kept, consumption pauses when the queue is full");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = shutdown.triggered() => return Ok(None),
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        messages: &[OwnedMessage],
+        dead: &[DeadLetter],
+    ) -> Result<(), Error> {
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        for letter in dead {
+            let message = &messages[letter.index];
+            let origin = headers::origin(message.topic(), message.partition(), message.offset());
+            let out = headers::ErrorHeaders {
+                stage: "sink",
+                class: "invalid_input",
+                message: &letter.error,
+                path: "",
+                time: &now,
+                origin: &origin,
+            }
+            .add_to(
+                message
+                    .headers()
+                    .map_or_else(OwnedHeaders::new, Clone::clone),
+            );
+            let mut record = FutureRecord::<[u8], [u8]>::to(&self.dead_letter_topic).headers(out);
+            if let Some(key) = message.key() {
+                record = record.key(key);
+            }
+            if let Some(payload) = message.payload() {
+                record = record.payload(payload);
+            }
+            self.producer
+                .send(record, Duration::from_secs(30))
+                .await
+                .map_err(|(e, _)| Error::Kafka(format!("publishing a dead letter: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Commits the offset after each partition's last record, unless the
+    /// group rebalanced since the batch was gathered. A commit refused is
+    /// not an error either: the records are re-applied as no-ops.
+    fn commit(&self, batch: &Batch) -> Result<(), Error> {
+        if self.consumer.context().rebalances() != batch.generation {
+            tracing::debug!(
+                "batch gathered before a rebalance: written, offsets left to the partitions' owners"
+            );
+            return Ok(());
+        }
+        let mut offsets = TopicPartitionList::new();
+        for ((topic, partition), offset) in batch.next_offsets() {
+            offsets
+                .add_partition_offset(topic, partition, Offset::Offset(offset))
+                .map_err(|e| Error::Kafka(e.to_string()))?;
+        }
+        if let Err(e) = self.consumer.commit(&offsets, CommitMode::Sync) {
+            tracing::warn!(error = %e, "offsets not committed (rebalanced?); the records will be re-applied as no-ops");
+        }
+        Ok(())
+    }
+}
