@@ -12,6 +12,7 @@
 pub mod catalog;
 pub mod entities;
 pub mod envelope;
+pub mod fields;
 pub mod read;
 pub mod registry;
 pub mod wire;

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use canonflow_common::Shutdown;
 use canonflow_common::secret::SecretRef;
-use schema_registry_converter::async_impl::schema_registry::{SrSettings, post_schema};
+use schema_registry_converter::async_impl::schema_registry::{
+    SrSettings, get_schema_by_id, post_schema,
+};
 use schema_registry_converter::schema_registry_common::{SchemaType, SuppliedSchema};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -48,6 +50,8 @@ pub enum RegistryError {
         message: String,
         retriable: bool,
     },
+    #[error("reading schema id {id} from the schema registry: {message}")]
+    Lookup { id: u32, message: String },
     #[error(transparent)]
     Catalog(#[from] crate::catalog::CatalogError),
     #[error("stopped before the schema registry answered")]
@@ -109,24 +113,7 @@ pub async fn register(
     config: &RegistryConfig,
     topic_of: impl Fn(EntityKind) -> String,
 ) -> Result<Catalog, RegistryError> {
-    let mut builder = SrSettings::new_builder(config.url.trim_end_matches('/').to_owned());
-    builder.set_timeout(Duration::from_secs(config.timeout_secs));
-    if let Some(username) = &config.username {
-        let password = match &config.password {
-            Some(secret) => Some(
-                secret
-                    .resolve()
-                    .map_err(|e| RegistryError::Settings(e.to_string()))?
-                    .expose_secret()
-                    .to_owned(),
-            ),
-            None => None,
-        };
-        builder.set_basic_authorization(username, password.as_deref());
-    }
-    let settings = builder
-        .build()
-        .map_err(|e| RegistryError::Settings(e.to_string()))?;
+    let settings = settings(config)?;
     let mut ids: BTreeMap<EntityKind, SchemaId> = BTreeMap::new();
     for kind in EntityKind::ALL {
         let subject = subject(&topic_of(kind));
@@ -147,6 +134,45 @@ pub async fn register(
         ids.insert(kind, registered.id);
     }
     Ok(Catalog::with_ids(&ids)?)
+}
+
+/// The client settings for `config`.
+fn settings(config: &RegistryConfig) -> Result<SrSettings, RegistryError> {
+    let mut builder = SrSettings::new_builder(config.url.trim_end_matches('/').to_owned());
+    builder.set_timeout(Duration::from_secs(config.timeout_secs));
+    if let Some(username) = &config.username {
+        let password = match &config.password {
+            Some(secret) => Some(
+                secret
+                    .resolve()
+                    .map_err(|e| RegistryError::Settings(e.to_string()))?
+                    .expose_secret()
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        builder.set_basic_authorization(username, password.as_deref());
+    }
+    builder
+        .build()
+        .map_err(|e| RegistryError::Settings(e.to_string()))
+}
+
+/// The fields of the schema registered under `id` that `kind`'s own schema
+/// lacks (`attributes.rating`): what a reader built with this crate could
+/// not hold. Empty when the registry's text is not a JSON schema.
+pub async fn unknown_fields(
+    config: &RegistryConfig,
+    id: u32,
+    kind: EntityKind,
+) -> Result<Vec<String>, RegistryError> {
+    let registered = get_schema_by_id(id, &settings(config)?)
+        .await
+        .map_err(|e| RegistryError::Lookup {
+            id,
+            message: e.error,
+        })?;
+    Ok(crate::fields::missing(&registered.schema, kind.schema_text()).unwrap_or_default())
 }
 
 fn record_name(kind: EntityKind) -> &'static str {

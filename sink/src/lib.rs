@@ -52,12 +52,14 @@ pub enum Error {
     #[error("migrating the canonical tables: {0}")]
     Migrate(String),
     #[error(
-        "schema id {id} on {topic} is not a {entity} schema this sink knows: a newer transformer wrote fields these tables cannot hold; upgrade the sink (its migrations add the columns)"
+        "schema id {id} on {topic} is not a {entity} schema this sink knows: {fields}; upgrade the sink (its migrations add the columns)"
     )]
     UnknownSchema {
         id: u32,
         topic: String,
-        entity: &'static str,
+        entity: EntityKind,
+        /// What the newer schema has that the tables cannot hold.
+        fields: String,
     },
 }
 
@@ -169,6 +171,7 @@ pub async fn run_with_status(
         idle: IdleExit::new(settings.exit_when_idle_secs.map(Duration::from_secs)),
         queue,
         status,
+        registry: settings.schema_registry.clone(),
         seen: 0,
         carry: Vec::new(),
     };

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use canonflow_canonical::Catalog;
+use canonflow_canonical::registry::{self, RegistryConfig};
+use canonflow_canonical::{Catalog, EntityKind};
 use canonflow_common::Shutdown;
 use canonflow_common::kafka::{GroupContext, IdleExit};
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -61,6 +62,8 @@ pub struct Consume {
     pub idle: IdleExit,
     pub queue: mpsc::Sender<Batch>,
     pub status: Arc<Status>,
+    /// Where to look up a schema id this sink does not know.
+    pub registry: Option<RegistryConfig>,
     /// The group's rebalance count as of the last poll.
     pub seen: u64,
     /// Records received while waiting for room in the queue: the start of
@@ -94,12 +97,38 @@ impl Consume {
                 continue;
             }
             self.idle.active();
-            let batch = prepare(messages, self.seen, &self.catalog, &self.tables)?;
+            let batch = match prepare(messages, self.seen, &self.catalog, &self.tables) {
+                Err(Error::UnknownSchema {
+                    id, topic, entity, ..
+                }) => return Err(self.unknown_schema(id, topic, entity).await),
+                prepared => prepared?,
+            };
             if !self.enqueue(batch, shutdown).await {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// The fatal error for a record under schema id `id`, naming the fields
+    /// the tables cannot hold when the schema registry can say which.
+    async fn unknown_schema(&self, id: u32, topic: String, entity: EntityKind) -> Error {
+        let fields = match &self.registry {
+            None => "a newer transformer wrote fields these tables cannot hold (with a schema registry configured, the sink names them)".to_owned(),
+            Some(registry) => match registry::unknown_fields(registry, id, entity).await {
+                Ok(fields) if !fields.is_empty() => {
+                    format!("it has fields these tables cannot hold: {}", fields.join(", "))
+                }
+                Ok(_) => "the registry's schema under that id has no field these tables lack, but it is not the schema this sink registered".to_owned(),
+                Err(e) => format!("a newer transformer wrote fields these tables cannot hold ({e})"),
+            },
+        };
+        Error::UnknownSchema {
+            id,
+            topic,
+            entity,
+            fields,
+        }
     }
 
     /// Up to `batch_records` records or `batch_time` of consuming; what was

@@ -89,7 +89,8 @@ pub fn prepare(
                 return Err(Error::UnknownSchema {
                     id,
                     topic: message.topic().to_owned(),
-                    entity: table.kind.name(),
+                    entity: table.kind,
+                    fields: "a newer transformer wrote fields these tables cannot hold".into(),
                 });
             }
         }

@@ -191,3 +191,48 @@ async fn a_record_of_a_schema_the_sink_does_not_know_stops_it_naming_the_entity(
     assert!(error.contains("supplier"), "{error}");
     assert!(error.contains("upgrade the sink"), "{error}");
 }
+
+/// The supplier schema as a newer transformer might write it: one more
+/// optional attribute.
+fn evolved_supplier_schema() -> String {
+    let mut schema: serde_json::Value =
+        serde_json::from_str(canonflow_canonical::EntityKind::Supplier.schema_text()).unwrap();
+    let attributes = schema["fields"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|f| f["name"] == "attributes")
+        .unwrap();
+    attributes["type"]["fields"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"name": "rating", "type": ["null", "int"], "default": null}));
+    schema.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_schema_registry_the_sink_names_the_fields_its_tables_cannot_hold() {
+    let harness = Harness::start(1).await;
+    let registry = canonflow_testkit::SchemaRegistryDouble::start().await;
+    let topic = harness.topics.topics.canonical("supplier");
+    let evolved = registry.preload(&format!("{topic}-value"), &evolved_supplier_schema());
+    harness
+        .produce_with_schema_id(&supplier(2, 1, "DE"), evolved)
+        .await;
+    let (run, _shutdown) = harness.spawn(&format!(
+        "schema_registry = {{ url = \"{}\" }}",
+        registry.url
+    ));
+    let error = tokio::time::timeout(support::DEADLINE, run)
+        .await
+        .expect("stopped by itself")
+        .expect("joined")
+        .expect_err("refused")
+        .to_string();
+    assert!(error.contains(&format!("schema id {evolved}")), "{error}");
+    assert!(error.contains("supplier"), "{error}");
+    assert!(
+        error.contains("cannot hold: attributes.rating;"),
+        "the new field named: {error}"
+    );
+}
