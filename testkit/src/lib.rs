@@ -4,7 +4,8 @@
 //! it, [`unique`] names give each test its own topics, consumer groups and
 //! PostgreSQL schema so tests run in parallel, [`TestTopics`] and
 //! [`TestSchema`] clean up after themselves, and [`eventually`] polls with a
-//! deadline instead of sleeping. Nothing here may be used by product code.
+//! deadline instead of sleeping. Failures are real: [`TcpProxy`] cuts
+//! connections, [`PostgresServer`] is a PostgreSQL server a test may crash. Nothing here may be used by product code.
 
 mod drain;
 mod group;
@@ -12,6 +13,7 @@ mod poll;
 mod postgres;
 mod proxy;
 mod registry;
+mod server;
 mod stack;
 mod topics;
 
@@ -21,6 +23,7 @@ pub use poll::eventually;
 pub use postgres::TestSchema;
 pub use proxy::TcpProxy;
 pub use registry::SchemaRegistryDouble;
+pub use server::PostgresServer;
 pub use stack::{BrokerKind, Stack};
 pub use topics::TestTopics;
 

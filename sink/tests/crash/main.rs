@@ -1,7 +1,7 @@
-//! The sink killed with SIGKILL again and again mid-run, and PostgreSQL made
-//! unreachable (every connection dropped) while a copy writes: afterwards
-//! the table holds exactly the newest version of every entity — no row
-//! missing, none stale, none extra.
+//! The sink killed with SIGKILL again and again mid-run, PostgreSQL made
+//! unreachable (every connection dropped) and PostgreSQL itself crashed and
+//! restarted while a copy writes: afterwards the table holds exactly the
+//! newest version of every entity — no row missing, none stale, none extra.
 #![allow(
     clippy::unwrap_used,
     clippy::print_stdout,
@@ -13,16 +13,18 @@
 mod support;
 
 use std::process::{Command, Stdio};
+use std::str::FromStr;
 use std::time::Duration;
 
-use canonflow_testkit::{KillOnDrop, TcpProxy, eventually};
+use canonflow_testkit::{KillOnDrop, PostgresServer, TcpProxy, eventually};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use support::{Harness, supplier};
 
 const KILLS: usize = 20;
 const SUPPLIERS: usize = 4_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_and_cut_off_from_postgres_the_sink_ends_with_exactly_the_newest_rows() {
+async fn killed_cut_off_and_through_postgres_restarts_the_sink_ends_with_exactly_the_newest_rows() {
     let harness = Harness::start(3).await;
     let seed = std::env::var("CANONFLOW_CHAOS_SEED")
         .ok()
@@ -36,11 +38,26 @@ async fn killed_and_cut_off_from_postgres_the_sink_ends_with_exactly_the_newest_
     rng.shuffle(&mut records);
     harness.produce(&records).await;
 
-    let proxy = TcpProxy::start(&support::postgres_address(&harness.stack.postgres_url)).await;
-    let url = harness.stack.postgres_url.replace(
-        &support::postgres_address(&harness.stack.postgres_url),
-        &proxy.address,
-    );
+    // A PostgreSQL server of this test's own, so that it can crash it.
+    let server = PostgresServer::start().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            PgConnectOptions::from_str(&server.url)
+                .unwrap()
+                .options([("search_path", harness.schema.name.as_str())]),
+        )
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "create schema \"{}\"",
+        harness.schema.name
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let proxy = TcpProxy::start(&server.address).await;
+    let url = server.url.replace(&server.address, &proxy.address);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("sink.toml");
     std::fs::write(
@@ -60,6 +77,9 @@ async fn killed_and_cut_off_from_postgres_the_sink_ends_with_exactly_the_newest_
         Command::new(env!("CARGO_BIN_EXE_canonflow-sink"))
             .arg("--config")
             .arg(config)
+            // The stack's environment would override the file's PostgreSQL
+            // URL, bypassing the proxy and the test's own server.
+            .env_remove("CANONFLOW__POSTGRES__URL")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(
@@ -76,6 +96,7 @@ async fn killed_and_cut_off_from_postgres_the_sink_ends_with_exactly_the_newest_
     let total = i64::try_from(records.len()).unwrap();
     let mut kills = 0;
     let mut cuts = 0;
+    let mut restarts = 0;
     while kills < KILLS {
         let before = harness.committed().await;
         if before >= total {
@@ -93,6 +114,13 @@ async fn killed_and_cut_off_from_postgres_the_sink_ends_with_exactly_the_newest_
             tokio::time::sleep(Duration::from_millis(rng.u64(1_000..3_000))).await;
             proxy.restore();
             cuts += 1;
+        }
+        if kills % 7 == 5 {
+            // PostgreSQL crashes under a running copy and starts again.
+            server.crash();
+            tokio::time::sleep(Duration::from_millis(rng.u64(500..2_000))).await;
+            server.start_again().await;
+            restarts += 1;
         }
         tokio::time::sleep(Duration::from_millis(rng.u64(0..400))).await;
         drop(guard);
@@ -113,20 +141,30 @@ async fn killed_and_cut_off_from_postgres_the_sink_ends_with_exactly_the_newest_
     );
     harness.wait_committed(records.len()).await;
 
-    let names = harness.names().await;
+    let names: Vec<(String, String)> =
+        sqlx::query_as("select source_id, name from canonflow_supplier order by source_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     assert_eq!(names.len(), SUPPLIERS, "no row missing, none extra");
     let stale: Vec<_> = names
         .iter()
         .filter(|(_, name)| !name.ends_with(" v3"))
         .collect();
     assert!(stale.is_empty(), "stale rows: {stale:?}");
+    // The outages reached the sink: it retried its writes.
+    let retried = std::fs::read_to_string(&log)
+        .unwrap()
+        .matches("PostgreSQL unavailable")
+        .count();
     println!(
-        "kills: {kills}, postgres cuts: {cuts}, records: {}, rows: {}, missing: 0, stale: 0",
+        "kills: {kills}, postgres cuts: {cuts}, postgres restarts: {restarts}, write retries: {retried}, records: {}, rows: {}, missing: 0, stale: 0",
         records.len(),
         names.len()
     );
+    assert!(retried > 0, "the sink never saw PostgreSQL away");
     assert!(
-        kills >= 10 && cuts >= 1,
-        "the run exercised kills ({kills}) and cuts ({cuts})"
+        kills >= 10 && cuts >= 1 && restarts >= 1,
+        "the run exercised kills ({kills}), cuts ({cuts}) and restarts ({restarts})"
     );
 }

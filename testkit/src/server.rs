@@ -1,0 +1,153 @@
+//! A PostgreSQL server of one test's own: a fresh cluster made with the
+//! machine's PostgreSQL binaries (`pg_config --bindir`) on a free loopback
+//! port, which the test may crash and start again — a real server restart,
+//! without disturbing the shared server other tests use. As root (CI), the
+//! server runs as the `postgres` user, since PostgreSQL refuses root.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::{eventually, unique};
+
+#[derive(Debug)]
+pub struct PostgresServer {
+    /// `postgres://postgres@127.0.0.1:<port>/postgres`.
+    pub url: String,
+    /// `127.0.0.1:<port>`.
+    pub address: String,
+    dir: PathBuf,
+    bindir: PathBuf,
+    port: u16,
+}
+
+impl PostgresServer {
+    /// Makes a cluster (trust authentication, user `postgres`) and starts it.
+    pub async fn start() -> Self {
+        let bindir = bindir();
+        let dir = std::env::temp_dir().join(unique("canonflow-pg"));
+        std::fs::create_dir_all(&dir).expect("a directory for the test's cluster");
+        if is_root() {
+            run(Command::new("chown").arg("postgres:postgres").arg(&dir));
+        }
+        let data = dir.join("data");
+        run(as_server_user(&bindir.join("initdb"))
+            .args([
+                "--auth=trust",
+                "--username=postgres",
+                "--no-sync",
+                "--pgdata",
+            ])
+            .arg(&data));
+        let port = free_port();
+        let address = format!("127.0.0.1:{port}");
+        let server = Self {
+            url: format!("postgres://postgres@{address}/postgres"),
+            address,
+            dir,
+            bindir,
+            port,
+        };
+        server.start_again().await;
+        server
+    }
+
+    /// Starts the stopped server and waits until it answers.
+    pub async fn start_again(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
+        run(as_server_user(&self.bindir.join("pg_ctl"))
+            .arg("--pgdata")
+            .arg(self.dir.join("data"))
+            .arg("--log")
+            .arg(self.dir.join("server.log"))
+            .args(["--options", &options, "--wait", "start"]));
+        let url = self.url.clone();
+        eventually(
+            Duration::from_secs(60),
+            "the test's PostgreSQL answering",
+            || {
+                let url = url.clone();
+                async move {
+                    let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+                        .await
+                        .ok()?;
+                    sqlx::query("select 1")
+                        .execute(&mut connection)
+                        .await
+                        .ok()
+                        .map(|_| ())
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Stops the server the way a crash does: every backend killed at once,
+    /// no checkpoint; the next start recovers from the write-ahead log.
+    pub fn crash(&self) {
+        run(as_server_user(&self.bindir.join("pg_ctl"))
+            .arg("--pgdata")
+            .arg(self.dir.join("data"))
+            .args(["--mode=immediate", "--wait", "stop"]));
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        let _ = as_server_user(&self.bindir.join("pg_ctl"))
+            .arg("--pgdata")
+            .arg(self.dir.join("data"))
+            .args(["--mode=immediate", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn bindir() -> PathBuf {
+    let output = Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .expect("pg_config (PostgreSQL's server binaries) on this machine");
+    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// `program`, run as `postgres` when this process is root.
+fn as_server_user(program: &Path) -> Command {
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn run(command: &mut Command) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("running {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
