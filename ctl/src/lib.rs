@@ -6,6 +6,8 @@
 #![allow(clippy::print_stdout, reason = "a CLI's output is its product")]
 
 mod check;
+mod offsets;
+pub mod replay;
 mod watermarks;
 
 use std::path::PathBuf;
@@ -30,6 +32,9 @@ pub struct Cli {
 pub enum Command {
     /// Check that Kafka and PostgreSQL answer with the configured settings.
     Check(check::Args),
+    /// Move a stage's consumer-group offsets to process records again
+    /// (dry run unless --execute).
+    Replay(replay::Args),
     /// Streams' sync positions on the watermarks topic.
     #[command(subcommand)]
     Watermarks(watermarks::Command),
@@ -45,6 +50,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     });
     match cli.command {
         Command::Check(args) => check::run(&deployment, &args).await,
+        Command::Replay(args) => replay::run(&config, &deployment, &args).await,
         Command::Watermarks(command) => watermarks::run(&deployment, &command).await,
     }
 }

@@ -76,8 +76,11 @@ impl Default for DeadLetterLimit {
     }
 }
 
+/// The transformer copies' consumer group unless `group_id` says otherwise.
+pub const DEFAULT_GROUP_ID: &str = "canonflow-transformer";
+
 fn default_group_id() -> String {
-    "canonflow-transformer".to_owned()
+    DEFAULT_GROUP_ID.to_owned()
 }
 fn default_partitions() -> i32 {
     6

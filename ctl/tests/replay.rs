@@ -1,0 +1,201 @@
+//! `canonflow replay` against the real local broker: the plan it prints,
+//! the offsets it commits (read back as any consumer of the group would),
+//! and its refusals.
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use canonflow_testkit::{Stack, TestTopics, committed, eventually, unique};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde_json::Value;
+
+const PER_PARTITION: i64 = 30;
+
+struct Setup {
+    stack: Stack,
+    topics: TestTopics,
+    group: String,
+    config: tempfile::NamedTempFile,
+}
+
+/// A raw topic of two partitions with `PER_PARTITION` records each, and a
+/// configuration naming it and a fresh transformer group.
+async fn setup() -> Setup {
+    let stack = Stack::from_env();
+    let mut topics = TestTopics::new(&stack);
+    let raw = topics.topics.raw();
+    topics.create(&raw, 2, &[]).await;
+    let producer: FutureProducer = stack
+        .kafka()
+        .producer_config("test")
+        .unwrap()
+        .create()
+        .unwrap();
+    for partition in 0..2 {
+        for i in 0..PER_PARTITION {
+            producer
+                .send(
+                    FutureRecord::to(&raw)
+                        .partition(partition)
+                        .key(&format!("k{i}"))
+                        .payload("{}"),
+                    Duration::from_secs(10),
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let group = unique("transformer");
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        format!(
+            "[kafka]\nbootstrap_servers = \"{}\"\n[topics]\nprefix = \"{}\"\n\
+             [transformer]\nmappings_dir = \"config/mappings\"\ngroup_id = \"{group}\"\n",
+            stack.bootstrap_servers, topics.topics.prefix
+        ),
+    )
+    .unwrap();
+    Setup {
+        stack,
+        topics,
+        group,
+        config,
+    }
+}
+
+impl Setup {
+    fn replay(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_canonflow"))
+            .arg("--config")
+            .arg(self.config.path())
+            .args(["replay", "--stage", "transformer"])
+            .args(args)
+            // The file alone says where everything is.
+            .env_remove("CANONFLOW__KAFKA__BOOTSTRAP_SERVERS")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a replay that must succeed; returns its JSON plan.
+    fn plan(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let output = self.replay(&all);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    async fn committed(&self) -> i64 {
+        committed(&self.stack, &self.group, &self.topics.topics.raw()).await
+    }
+}
+
+fn column(plan: &Value, name: &str) -> Vec<i64> {
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s[name].as_i64().unwrap_or(-1))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_plans_by_default_and_commits_only_with_execute() {
+    let s = setup().await;
+    let all = PER_PARTITION.to_string();
+    let moved = s.plan(&["--to-offset", &all, "--execute"]);
+    assert_eq!(moved["executed"], true);
+    assert_eq!(
+        s.committed().await,
+        2 * PER_PARTITION,
+        "as the group's consumers see it"
+    );
+
+    let dry = s.plan(&["--to-earliest"]);
+    assert_eq!(dry["executed"], false);
+    assert_eq!(column(&dry, "current"), [PER_PARTITION, PER_PARTITION]);
+    assert_eq!(column(&dry, "target"), [0, 0]);
+    assert_eq!(column(&dry, "reprocess"), [PER_PARTITION, PER_PARTITION]);
+    assert_eq!(
+        s.committed().await,
+        2 * PER_PARTITION,
+        "a dry run changes nothing"
+    );
+    let human = s.replay(&["--to-earliest"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("Dry run: nothing changed"), "{text}");
+    assert!(
+        text.contains(&format!("{} records to process again", 2 * PER_PARTITION)),
+        "{text}"
+    );
+
+    let one = s.plan(&["--to-earliest", "--partitions", "1", "--execute"]);
+    assert_eq!(column(&one, "partition"), [1]);
+    assert_eq!(s.committed().await, PER_PARTITION, "partition 0 left alone");
+
+    s.plan(&["--to-offset", "0:10,1:5", "--execute"]);
+    assert_eq!(s.committed().await, 15);
+
+    // Records written just now are all newer than an hour ago.
+    let back = s.plan(&["--by-duration", "1h"]);
+    assert_eq!(column(&back, "target"), [0, 0]);
+    assert_eq!(column(&back, "reprocess"), [10, 5]);
+
+    let clamped = s.plan(&["--to-offset", "1000"]);
+    assert_eq!(column(&clamped, "target"), [PER_PARTITION, PER_PARTITION]);
+    assert!(
+        clamped["steps"][0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("past the end offset")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_is_refused_while_the_group_has_members() {
+    let s = setup().await;
+    s.plan(&["--to-offset", "20", "--execute"]);
+    let member: BaseConsumer = s
+        .stack
+        .kafka()
+        .consumer_config("test", &s.group)
+        .unwrap()
+        .create()
+        .unwrap();
+    member.subscribe(&[&s.topics.topics.raw()]).unwrap();
+    eventually(Duration::from_secs(60), "the member joined", || {
+        let _ = member.poll(Duration::from_millis(100));
+        let joined = member.assignment().is_ok_and(|a| a.count() > 0);
+        async move { joined.then_some(()) }
+    })
+    .await;
+
+    let refused = s.replay(&["--to-earliest", "--execute"]);
+    assert!(!refused.status.success());
+    let error = String::from_utf8_lossy(&refused.stderr);
+    assert!(error.contains("active member"), "{error}");
+    assert!(error.contains("Nothing was changed"), "{error}");
+    assert_eq!(s.committed().await, 40, "offsets unchanged");
+    canonflow_common::kafka::close_with_deadline(member, Duration::from_secs(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_arguments_are_refused_naming_what_was_expected() {
+    let s = setup().await;
+    let when = s.replay(&["--to-datetime", "yesterday"]);
+    assert!(!when.status.success());
+    assert!(String::from_utf8_lossy(&when.stderr).contains("expected RFC 3339"));
+    let topic = s.replay(&["--to-earliest", "--topic", "elsewhere"]);
+    assert!(!topic.status.success());
+    assert!(String::from_utf8_lossy(&topic.stderr).contains("is not an input of"));
+    let two = s.replay(&["--to-earliest", "--by-duration", "2h"]);
+    assert!(!two.status.success(), "one target at a time");
+    assert_eq!(s.committed().await, 0, "nothing committed");
+}
