@@ -1,7 +1,8 @@
-//! Writing one batch to PostgreSQL in one transaction: one upsert per
-//! table, and, when PostgreSQL rejects a row (a constraint or value error),
-//! the table's rows bisected under savepoints until the rejected rows are
-//! alone — they become dead letters, their batch-mates are written.
+//! Writing one batch to PostgreSQL: one transaction per table, the tables
+//! in parallel, each with one upsert; when PostgreSQL rejects a row (a
+//! constraint or value error), the table's rows are bisected under
+//! savepoints until the rejected rows are alone — they become dead letters,
+//! their batch-mates are written.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -95,36 +96,53 @@ fn db_error(error: sqlx::Error) -> DbError {
     }
 }
 
-/// Applies every table's rows in one transaction; rows PostgreSQL refuses
-/// are returned, not written.
+/// Applies every table's rows, each table in a transaction of its own on
+/// a connection of its own, all at once (PostgreSQL then works on several
+/// tables in parallel); rows PostgreSQL refuses are returned, not written.
+///
+/// The batch is durable once every table's transaction has committed. If
+/// one fails, the caller retries the whole batch: tables already written
+/// then change nothing, since every statement is version-guarded.
 pub async fn write(
     pool: &PgPool,
     tables: Vec<TableRows<'_>>,
 ) -> Result<(Applied, Vec<Rejected>), DbError> {
-    let mut tx = pool.begin().await.map_err(db_error)?;
+    let written = futures::future::join_all(tables.into_iter().map(|t| write_table(pool, t))).await;
     let mut applied = Applied::default();
     let mut rejected = Vec::new();
-    for TableRows {
+    for result in written {
+        let (table_applied, table_rejected) = result?;
+        applied.add(table_applied);
+        rejected.extend(table_rejected);
+    }
+    Ok((applied, rejected))
+}
+
+/// One table's upserts, hard deletes and tombstones in one transaction.
+async fn write_table(
+    pool: &PgPool,
+    TableRows {
         table,
         rows,
         deletes,
         tombstones,
-    } in tables
-    {
-        applied.add(isolate(&mut tx, table, rows, &mut rejected).await?);
-        let removed = remove(&mut tx, &table.delete, deletes).await?;
-        applied.deleted += removed;
-        applied.unchanged += deletes.len() as u64 - removed;
-        // Tombstones after upserts: one in the same batch as an earlier
-        // record of its entity then finds that record's row.
-        let buried = remove(&mut tx, &table.tombstone, tombstones).await?;
-        if table.hard_delete {
-            applied.deleted += buried;
-        } else {
-            applied.updated += buried;
-        }
-        applied.unchanged += tombstones.len() as u64 - buried;
+    }: TableRows<'_>,
+) -> Result<(Applied, Vec<Rejected>), DbError> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let mut rejected = Vec::new();
+    let mut applied = isolate(&mut tx, table, rows, &mut rejected).await?;
+    let removed = remove(&mut tx, &table.delete, deletes).await?;
+    applied.deleted += removed;
+    applied.unchanged += deletes.len() as u64 - removed;
+    // Tombstones after upserts: one in the same batch as an earlier record
+    // of its entity then finds that record's row.
+    let buried = remove(&mut tx, &table.tombstone, tombstones).await?;
+    if table.hard_delete {
+        applied.deleted += buried;
+    } else {
+        applied.updated += buried;
     }
+    applied.unchanged += tombstones.len() as u64 - buried;
     tx.commit().await.map_err(db_error)?;
     Ok((applied, rejected))
 }
