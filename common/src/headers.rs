@@ -37,6 +37,13 @@ pub const ERROR_ORIGIN: &str = "canonflow.error.origin";
 /// Dead letters: the mapping version that rejected the record, if any.
 pub const ERROR_MAPPING_VERSION: &str = "canonflow.error.mapping_version";
 
+/// Redriven records: how often the record has been redriven from a
+/// dead-letter topic (a number); too many and a redrive refuses it.
+pub const REDRIVE_COUNT: &str = "canonflow.redrive.count";
+/// Redriven records: the dead letter they were redriven from
+/// (`topic/partition/offset`).
+pub const REDRIVE_OF: &str = "canonflow.redrive.of";
+
 /// The error headers every stage adds to a dead letter, on top of the
 /// original record's headers.
 #[derive(Debug, Clone, Copy)]

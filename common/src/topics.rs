@@ -51,6 +51,12 @@ impl Topics {
     pub fn dead_letters(&self, stage: &str) -> String {
         format!("{}.dlq.{stage}", self.prefix)
     }
+
+    /// Dead letters already redriven, keyed by their own coordinates
+    /// (compacted): what makes running a redrive twice harmless.
+    pub fn redriven(&self) -> String {
+        format!("{}.dlq.redriven", self.prefix)
+    }
 }
 
 #[cfg(test)]
@@ -64,6 +70,7 @@ mod tests {
         assert_eq!(topics.watermarks(), "t-1a2b.watermarks");
         assert_eq!(topics.canonical("worker"), "t-1a2b.canonical.worker");
         assert_eq!(topics.dead_letters("sink"), "t-1a2b.dlq.sink");
+        assert_eq!(topics.redriven(), "t-1a2b.dlq.redriven");
         assert_eq!(Topics::default().raw(), "canonflow.raw");
     }
 }

@@ -6,8 +6,11 @@
 #![allow(clippy::print_stdout, reason = "a CLI's output is its product")]
 
 mod check;
+mod dlq;
 mod offsets;
+mod read;
 pub mod replay;
+mod status;
 mod watermarks;
 
 use std::path::PathBuf;
@@ -32,9 +35,15 @@ pub struct Cli {
 pub enum Command {
     /// Check that Kafka and PostgreSQL answer with the configured settings.
     Check(check::Args),
+    /// Dead letters: list, show, redrive.
+    #[command(subcommand)]
+    Dlq(dlq::Command),
     /// Move a stage's consumer-group offsets to process records again
     /// (dry run unless --execute).
     Replay(replay::Args),
+    /// Each stage's group: members, committed and end offsets, lag in
+    /// records and seconds, dead letters; exits 1 past a threshold.
+    Status(status::Args),
     /// Streams' sync positions on the watermarks topic.
     #[command(subcommand)]
     Watermarks(watermarks::Command),
@@ -50,7 +59,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     });
     match cli.command {
         Command::Check(args) => check::run(&deployment, &args).await,
+        Command::Dlq(command) => dlq::run(&deployment, command).await,
         Command::Replay(args) => replay::run(&config, &deployment, &args).await,
-        Command::Watermarks(command) => watermarks::run(&deployment, &command).await,
+        Command::Status(args) => status::run(&config, &deployment, &args).await,
+        Command::Watermarks(command) => watermarks::run(&config, &deployment, &command).await,
     }
 }

@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use canonflow_common::kafka::KafkaConfig;
+use chrono::{DateTime, Utc};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{Message, Offset, TopicPartitionList};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -34,6 +35,7 @@ pub struct Partition {
 pub struct GroupClient {
     consumer: BaseConsumer,
     group: String,
+    kafka: KafkaConfig,
 }
 
 impl std::fmt::Debug for GroupClient {
@@ -49,6 +51,7 @@ impl GroupClient {
         Ok(Self {
             consumer: kafka.consumer_config("ctl", group)?.create()?,
             group: group.to_owned(),
+            kafka: kafka.clone(),
         })
     }
 
@@ -83,6 +86,52 @@ impl GroupClient {
         Ok(found)
     }
 
+    /// Like [`partitions`](Self::partitions) for one topic, but empty when
+    /// the topic does not exist (yet).
+    pub fn partitions_if_exist(&self, topic: &str) -> anyhow::Result<Vec<Partition>> {
+        let metadata = self.consumer.fetch_metadata(Some(topic), TIMEOUT)?;
+        let exists = metadata
+            .topics()
+            .iter()
+            .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty());
+        if exists {
+            self.partitions(&[topic.to_owned()])
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
+    /// The timestamp of the record at `offset` of `partition`, read by a
+    /// consumer outside the group; `None` if none arrives in time.
+    pub fn timestamp_at(
+        &self,
+        partition: &Partition,
+        offset: i64,
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let reader: BaseConsumer = self
+            .kafka
+            .consumer_config("ctl", &format!("canonflow-ctl-{}", std::process::id()))?
+            .create()?;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(
+            &partition.topic,
+            partition.partition,
+            Offset::Offset(offset),
+        )?;
+        reader.assign(&tpl)?;
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        while std::time::Instant::now() < deadline {
+            if let Some(message) = reader.poll(Duration::from_millis(200)) {
+                let message = message?;
+                return Ok(message
+                    .timestamp()
+                    .to_millis()
+                    .and_then(DateTime::from_timestamp_millis));
+            }
+        }
+        Ok(None)
+    }
+
     /// The group's committed offset of each partition (`None`: none yet).
     pub fn committed(&self, partitions: &[Partition]) -> anyhow::Result<Vec<Option<i64>>> {
         let committed = self
@@ -103,6 +152,8 @@ impl GroupClient {
     }
 
     /// The group's members, described as `client-id@host (member-id)`.
+    /// On the local broker a group's members are not always listed
+    /// (broker-compat deviation 12).
     pub fn members(&self) -> anyhow::Result<Vec<String>> {
         let groups = self
             .consumer

@@ -38,8 +38,11 @@ pub struct FetcherConfig {
     pub once_attempts: u32,
 }
 
+/// The fetcher copies' consumer group unless `group_id` says otherwise.
+pub const DEFAULT_GROUP_ID: &str = "canonflow-fetcher";
+
 fn default_group_id() -> String {
-    "canonflow-fetcher".to_owned()
+    DEFAULT_GROUP_ID.to_owned()
 }
 fn default_partitions() -> i32 {
     6

@@ -157,8 +157,10 @@ impl Writer {
     }
 
     /// Commits the offset after each partition's last record, unless the
-    /// group rebalanced since the batch was gathered. A commit refused is
-    /// not an error either: the records are re-applied as no-ops.
+    /// group rebalanced since the batch was gathered. Asynchronously: the
+    /// next batch is written meanwhile (librdkafka sends commits in order),
+    /// and a commit lost to a crash or refused after a rebalance only means
+    /// records re-applied as no-ops.
     fn commit(&self, batch: &Batch) -> Result<(), Error> {
         if self.consumer.context().rebalances() != batch.generation {
             tracing::debug!(
@@ -172,7 +174,7 @@ impl Writer {
                 .add_partition_offset(topic, partition, Offset::Offset(offset))
                 .map_err(|e| Error::Kafka(e.to_string()))?;
         }
-        if let Err(e) = self.consumer.commit(&offsets, CommitMode::Sync) {
+        if let Err(e) = self.consumer.commit(&offsets, CommitMode::Async) {
             tracing::warn!(error = %e, "offsets not committed (rebalanced?); the records will be re-applied as no-ops");
         }
         Ok(())

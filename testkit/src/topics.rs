@@ -58,6 +58,11 @@ impl TestTopics {
         self.created.push(name.to_owned());
     }
 
+    /// A topic the code under test creates: deleted with the others.
+    pub fn adopt(&mut self, name: &str) {
+        self.created.push(name.to_owned());
+    }
+
     /// A fresh, unique name under this test's prefix (not yet created).
     pub fn name(&self, suffix: &str) -> String {
         format!("{}.{suffix}", self.topics.prefix)

@@ -30,6 +30,15 @@ pub enum Stage {
     Sink,
 }
 
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Transformer => "transformer",
+            Self::Sink => "sink",
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The stage whose consumer group to move.
@@ -139,7 +148,7 @@ pub async fn run(
 
 /// The stage's consumer group and input topics, from the deployment's
 /// configuration (the stages' own sections, so they cannot disagree).
-fn stage_inputs(
+pub(crate) fn stage_inputs(
     config: &ConfigSource,
     deployment: &Deployment,
     stage: Stage,

@@ -1,6 +1,8 @@
-//! `canonflow replay` against the real local broker: the plan it prints,
-//! the offsets it commits (read back as any consumer of the group would),
-//! and its refusals.
+//! The commands about a stage's consumer group, against the real local
+//! broker: `canonflow replay` (the plan it prints, the offsets it commits,
+//! read back as any consumer of the group would, and its refusals) and
+//! `canonflow status` (lag in records and seconds, thresholds, and broker
+//! answers that cannot be right).
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use std::process::{Command, Output};
@@ -68,10 +70,13 @@ async fn setup() -> Setup {
 
 impl Setup {
     fn replay(&self, args: &[&str]) -> Output {
+        self.ctl(&[&["replay", "--stage", "transformer"], args].concat())
+    }
+
+    fn ctl(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_canonflow"))
             .arg("--config")
             .arg(self.config.path())
-            .args(["replay", "--stage", "transformer"])
             .args(args)
             // The file alone says where everything is.
             .env_remove("CANONFLOW__KAFKA__BOOTSTRAP_SERVERS")
@@ -198,4 +203,75 @@ async fn bad_arguments_are_refused_naming_what_was_expected() {
     let two = s.replay(&["--to-earliest", "--by-duration", "2h"]);
     assert!(!two.status.success(), "one target at a time");
     assert_eq!(s.committed().await, 0, "nothing committed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_lag_in_records_and_seconds_and_fails_past_a_threshold() {
+    let s = setup().await;
+    s.plan(&["--to-offset", "10", "--execute"]);
+    let status =
+        |extra: &[&str]| s.ctl(&[&["status", "--stage", "transformer", "--json"], extra].concat());
+
+    let calm = status(&[]);
+    assert!(
+        calm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&calm.stderr)
+    );
+    let stages: Value = serde_json::from_slice(&calm.stdout).unwrap();
+    let rows = stages[0]["partitions"].as_array().unwrap();
+    let lags: Vec<i64> = rows
+        .iter()
+        .map(|r| r["lag"]["records"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lags, [PER_PARTITION - 10, PER_PARTITION - 10]);
+    assert!(
+        rows.iter()
+            .all(|r| r["lag_seconds"].as_i64().is_some_and(|t| t >= 0)),
+        "{rows:?}"
+    );
+    assert_eq!(stages[0]["group"], s.group.as_str());
+
+    let alarmed = status(&["--max-lag", "15"]);
+    assert_eq!(
+        alarmed.status.code(),
+        Some(1),
+        "a crossed threshold fails the command"
+    );
+    let stages: Value = serde_json::from_slice(&alarmed.stdout).unwrap();
+    assert_eq!(stages[0]["alerts"].as_array().unwrap().len(), 2);
+
+    // A committed offset past the end, as no real consumer would leave it:
+    // the broker's answer cannot be right, and is not shown as negative lag.
+    let committer: BaseConsumer = s
+        .stack
+        .kafka()
+        .consumer_config("test", &s.group)
+        .unwrap()
+        .create()
+        .unwrap();
+    let mut past = rdkafka::TopicPartitionList::new();
+    past.add_partition_offset(
+        &s.topics.topics.raw(),
+        0,
+        rdkafka::Offset::Offset(PER_PARTITION + 50),
+    )
+    .unwrap();
+    committer
+        .commit(&past, rdkafka::consumer::CommitMode::Sync)
+        .unwrap();
+    let odd = status(&[]);
+    let stages: Value = serde_json::from_slice(&odd.stdout).unwrap();
+    let first = &stages[0]["partitions"][0];
+    assert!(first["lag"]["records"].is_null(), "{first}");
+    assert!(
+        first["lag"]["implausible"]
+            .as_str()
+            .unwrap()
+            .contains("below the committed offset")
+    );
+    let human =
+        String::from_utf8_lossy(&s.ctl(&["status", "--stage", "transformer"]).stdout).into_owned();
+    assert!(human.contains("lag unknown"), "{human}");
+    assert!(!human.contains(" -50"), "no negative lag: {human}");
 }
