@@ -13,12 +13,25 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use canonflow_common::config::ConfigSource;
 use canonflow_common::kafka::KafkaConfig;
 use chrono::{DateTime, Utc};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A stage's consumer group: `group_id` of its configuration section, or
+/// the stage's default. Only that key is read; the stage checks the rest
+/// of its section itself.
+pub fn group_of(config: &ConfigSource, section: &str, default: &str) -> anyhow::Result<String> {
+    #[derive(Debug, Default, serde::Deserialize)]
+    struct Group {
+        group_id: Option<String>,
+    }
+    let settings: Group = config.section_or_default(section)?;
+    Ok(settings.group_id.unwrap_or_else(|| default.to_owned()))
+}
 
 /// One partition of an input topic.
 #[derive(Debug, Clone, PartialEq, Eq)]

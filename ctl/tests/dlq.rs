@@ -3,7 +3,7 @@
 //! redriven — once, however often the redrive runs.
 #![allow(clippy::unwrap_used, reason = "tests")]
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use canonflow_common::headers::{self, ErrorHeaders};
@@ -12,11 +12,14 @@ use rdkafka::Message;
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
+use support::Cli;
+
+mod support;
 
 struct Setup {
     stack: Stack,
     topics: TestTopics,
-    config: tempfile::NamedTempFile,
+    cli: Cli,
 }
 
 /// A dead letter of the transformer: the raw record `payload` of
@@ -83,35 +86,16 @@ async fn setup(dead: &[Dead]) -> Setup {
             .await
             .unwrap();
     }
-    let config = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        config.path(),
-        format!(
-            "[kafka]\nbootstrap_servers = \"{}\"\n[topics]\nprefix = \"{}\"\n",
-            stack.bootstrap_servers, topics.topics.prefix
-        ),
-    )
-    .unwrap();
+    let cli = Cli::new(&stack, &topics.topics.prefix, "");
     // The redrive markers' topic, made by the CLI, is removed with the rest.
     let markers = topics.topics.redriven();
     topics.adopt(&markers);
-    Setup {
-        stack,
-        topics,
-        config,
-    }
+    Setup { stack, topics, cli }
 }
 
 impl Setup {
     fn ctl(&self, args: &[&str]) -> Output {
-        let output = Command::new(env!("CARGO_BIN_EXE_canonflow"))
-            .arg("--config")
-            .arg(self.config.path())
-            .arg("dlq")
-            .args(args)
-            .env_remove("CANONFLOW__KAFKA__BOOTSTRAP_SERVERS")
-            .output()
-            .unwrap();
+        let output = self.cli.run(&[&["dlq"], args].concat());
         assert!(
             output.status.success(),
             "{args:?}: {}",

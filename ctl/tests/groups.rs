@@ -5,13 +5,16 @@
 //! answers that cannot be right).
 #![allow(clippy::unwrap_used, reason = "tests")]
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use canonflow_testkit::{Stack, TestTopics, committed, eventually, unique};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
+use support::Cli;
+
+mod support;
 
 const PER_PARTITION: i64 = 30;
 
@@ -19,7 +22,7 @@ struct Setup {
     stack: Stack,
     topics: TestTopics,
     group: String,
-    config: tempfile::NamedTempFile,
+    cli: Cli,
 }
 
 /// A raw topic of two partitions with `PER_PARTITION` records each, and a
@@ -50,21 +53,16 @@ async fn setup() -> Setup {
         }
     }
     let group = unique("transformer");
-    let config = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        config.path(),
-        format!(
-            "[kafka]\nbootstrap_servers = \"{}\"\n[topics]\nprefix = \"{}\"\n\
-             [transformer]\nmappings_dir = \"config/mappings\"\ngroup_id = \"{group}\"\n",
-            stack.bootstrap_servers, topics.topics.prefix
-        ),
-    )
-    .unwrap();
+    let cli = Cli::new(
+        &stack,
+        &topics.topics.prefix,
+        &format!("[transformer]\nmappings_dir = \"config/mappings\"\ngroup_id = \"{group}\"\n"),
+    );
     Setup {
         stack,
         topics,
         group,
-        config,
+        cli,
     }
 }
 
@@ -74,14 +72,7 @@ impl Setup {
     }
 
     fn ctl(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_canonflow"))
-            .arg("--config")
-            .arg(self.config.path())
-            .args(args)
-            // The file alone says where everything is.
-            .env_remove("CANONFLOW__KAFKA__BOOTSTRAP_SERVERS")
-            .output()
-            .unwrap()
+        self.cli.run(args)
     }
 
     /// Runs a replay that must succeed; returns its JSON plan.

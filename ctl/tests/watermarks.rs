@@ -6,15 +6,18 @@
 //! broker-compat deviation 12.)
 #![allow(clippy::unwrap_used, reason = "tests")]
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use canonflow_fetcher::checkpoint::{Checkpoint, SyncState, partition_for};
 use canonflow_fetcher::cursor::CursorValue;
-use canonflow_testkit::{Stack, TestTopics, drain, unique};
+use canonflow_testkit::{Stack, TestTopics, drain};
 use chrono::{TimeZone, Utc};
 use rdkafka::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use support::Cli;
+
+mod support;
 
 const KEY: &str = "hr/workers";
 const PARTITIONS: i32 = 3;
@@ -22,7 +25,7 @@ const PARTITIONS: i32 = 3;
 struct Setup {
     stack: Stack,
     topics: TestTopics,
-    config: tempfile::NamedTempFile,
+    cli: Cli,
 }
 
 async fn setup() -> Setup {
@@ -65,33 +68,14 @@ async fn setup() -> Setup {
         )
         .await
         .unwrap();
-    let fetchers = unique("fetcher");
-    let config = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        config.path(),
-        format!(
-            "[kafka]\nbootstrap_servers = \"{}\"\n[topics]\nprefix = \"{}\"\n[fetcher]\ngroup_id = \"{fetchers}\"\n",
-            stack.bootstrap_servers, topics.topics.prefix
-        ),
-    )
-    .unwrap();
-    Setup {
-        stack,
-        topics,
-        config,
-    }
+    let cli = Cli::new(&stack, &topics.topics.prefix, "");
+    Setup { stack, topics, cli }
 }
 
 impl Setup {
     fn reset(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_canonflow"))
-            .arg("--config")
-            .arg(self.config.path())
-            .args(["watermarks", "reset", KEY])
-            .args(args)
-            .env_remove("CANONFLOW__KAFKA__BOOTSTRAP_SERVERS")
-            .output()
-            .unwrap()
+        self.cli
+            .run(&[&["watermarks", "reset", KEY], args].concat())
     }
 
     /// The stream's latest checkpoint, read back from the topic.

@@ -17,7 +17,7 @@ use canonflow_common::config::ConfigSource;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::offsets::{GroupClient, Partition};
+use crate::offsets::{GroupClient, Partition, group_of};
 pub use plan::{Step, Target, step};
 
 /// The stages that consume with a group of their own.
@@ -156,15 +156,11 @@ pub(crate) fn stage_inputs(
     let topics = &deployment.topics;
     Ok(match stage {
         Stage::Transformer => {
-            // Only the group: the transformer checks the rest of its section.
-            #[derive(Debug, Default, serde::Deserialize)]
-            struct Group {
-                group_id: Option<String>,
-            }
-            let settings: Group = config.section_or_default("transformer")?;
-            let group = settings
-                .group_id
-                .unwrap_or_else(|| canonflow_transformer::settings::DEFAULT_GROUP_ID.to_owned());
+            let group = group_of(
+                config,
+                "transformer",
+                canonflow_transformer::settings::DEFAULT_GROUP_ID,
+            )?;
             (group, vec![topics.raw()])
         }
         Stage::Sink => {

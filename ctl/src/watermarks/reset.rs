@@ -21,7 +21,7 @@ use canonflow_fetcher::cursor::CursorValue;
 use chrono::{DateTime, Utc};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-use crate::offsets::GroupClient;
+use crate::offsets::{GroupClient, group_of};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -111,15 +111,11 @@ async fn refuse_while_fetchers_run(
     config: &ConfigSource,
     deployment: &Deployment,
 ) -> anyhow::Result<()> {
-    // Only the group: the fetcher checks the rest of its section.
-    #[derive(Debug, Default, serde::Deserialize)]
-    struct Group {
-        group_id: Option<String>,
-    }
-    let settings: Group = config.section_or_default("fetcher")?;
-    let group = settings
-        .group_id
-        .unwrap_or_else(|| canonflow_fetcher::settings::DEFAULT_GROUP_ID.to_owned());
+    let group = group_of(
+        config,
+        "fetcher",
+        canonflow_fetcher::settings::DEFAULT_GROUP_ID,
+    )?;
     let kafka = deployment.kafka.clone();
     let members =
         tokio::task::spawn_blocking(move || GroupClient::new(&kafka, &group)?.members()).await??;
