@@ -14,6 +14,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
 use support::Cli;
 
+#[allow(dead_code, reason = "each test binary uses part of the support")]
 mod support;
 
 struct Setup {

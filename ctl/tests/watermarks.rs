@@ -17,6 +17,7 @@ use rdkafka::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use support::Cli;
 
+#[allow(dead_code, reason = "each test binary uses part of the support")]
 mod support;
 
 const KEY: &str = "hr/workers";

@@ -17,12 +17,18 @@ impl Cli {
         std::fs::write(
             config.path(),
             format!(
-                "[kafka]\nbootstrap_servers = \"{}\"\n[topics]\nprefix = \"{prefix}\"\n{sections}",
-                stack.bootstrap_servers
+                "[kafka]\nbootstrap_servers = \"{}\"\nsession_timeout_ms = {}\n\
+                 [topics]\nprefix = \"{prefix}\"\n{sections}",
+                stack.bootstrap_servers,
+                canonflow_common::kafka::local::SESSION_TIMEOUT_MS,
             ),
         )
         .unwrap();
         Self { config }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.config.path()
     }
 
     /// `canonflow ARGS` on this configuration alone (the stack's
