@@ -188,6 +188,9 @@ impl GroupClient {
         partitions: &[Partition],
         millis: i64,
     ) -> anyhow::Result<Vec<Option<i64>>> {
+        if partitions.is_empty() {
+            return Ok(Vec::new());
+        }
         let found = self
             .consumer
             .offsets_for_times(list(partitions, |_| Offset::Offset(millis))?, TIMEOUT)

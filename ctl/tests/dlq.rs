@@ -199,6 +199,14 @@ async fn dead_letters_are_counted_and_shown_with_their_error_and_payload() {
         "{text}"
     );
     assert!(text.contains("shown: 1 of 1"), "{text}");
+
+    let status = s.cli.run(&["status", "--stage", "transformer", "--json"]);
+    let stages: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(stages[0]["dead_letters"], 4, "{stages}");
+    assert_eq!(
+        stages[0]["dead_letters_last_hour"], 4,
+        "all written just now"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,8 @@
 //! `canonflow status`: per stage, the consumer group's members and, per
 //! input partition, the committed offset, the end offset, the lag in
 //! records and in time (from the timestamp of the oldest record not yet
-//! committed), and the stage's dead letters. Exits 1 when a threshold
+//! committed), and the stage's dead letters (in all, and how many the last
+//! hour added). Exits 1 when a threshold
 //! (`--max-lag`, `--max-lag-seconds`) is crossed, so it can back an alert
 //! or a readiness check; exits 0 otherwise.
 //!
@@ -57,6 +58,8 @@ struct StageStatus {
     partitions: Vec<PartitionStatus>,
     /// Records on the stage's dead-letter topic (the broker's end offsets).
     dead_letters: i64,
+    /// Of which written in the last hour.
+    dead_letters_last_hour: i64,
     /// Thresholds this stage crossed.
     alerts: Vec<String>,
 }
@@ -98,10 +101,17 @@ pub async fn run(
                     lag_seconds,
                 });
             }
-            let dead_letters = client
-                .partitions_if_exist(&dlq)?
+            let dlq = client.partitions_if_exist(&dlq)?;
+            let dead_letters = dlq.iter().map(|p| p.end - p.first).sum();
+            // Growth: what the last hour added, by offsets-for-times (the
+            // local broker answers 0 there, so it shows every dead letter:
+            // broker-compat deviation 4).
+            let hour_ago = (Utc::now() - chrono::Duration::hours(1)).timestamp_millis();
+            let dead_letters_last_hour = client
+                .offsets_for_time(&dlq, hour_ago)?
                 .iter()
-                .map(|p| p.end - p.first)
+                .zip(&dlq)
+                .map(|(from, p)| p.end - from.unwrap_or(p.end).max(p.first))
                 .sum();
             let mut status = StageStatus {
                 stage,
@@ -109,6 +119,7 @@ pub async fn run(
                 members: client.members()?,
                 partitions: rows,
                 dead_letters,
+                dead_letters_last_hour,
                 alerts: Vec::new(),
             };
             status.alerts = alerts(&status.partitions, max_lag, max_seconds);
@@ -186,7 +197,10 @@ fn print(s: &StageStatus) {
         }
     }
     let total: i64 = s.partitions.iter().filter_map(|r| r.lag.records).sum();
-    println!("  lag: {total} records; dead letters: {}", s.dead_letters);
+    println!(
+        "  lag: {total} records; dead letters: {} ({} in the last hour)",
+        s.dead_letters, s.dead_letters_last_hour
+    );
     for alert in &s.alerts {
         println!("  ALERT {alert}");
     }
