@@ -26,7 +26,8 @@
 //! with the stack up). `CANONFLOW_BENCH_RECORDS` sets N (default
 //! 1,000,000); `CANONFLOW_BENCH_SINK` adds `[sink]` settings, `;`-separated
 //! (`batch_records=20000;batch_max_ms=1000`); `CANONFLOW_BENCH_KAFKA` adds
-//! librdkafka properties to the sink's clients (`fetch.min.bytes=100000`).
+//! librdkafka properties to the sink's clients (`fetch.min.bytes=100000`);
+//! `CANONFLOW_BENCH_LOG_DIR` keeps the sink's logs there.
 #![allow(
     clippy::unwrap_used,
     clippy::print_stdout,

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use canonflow_canonical::registry::{self, RegistryConfig};
 use canonflow_canonical::{Catalog, EntityKind};
@@ -88,6 +88,7 @@ impl Consume {
             .subscribe(&topics)
             .map_err(|e| Error::Kafka(format!("subscribing to {topics:?}: {e}")))?;
         while !shutdown.is_triggered() {
+            let started = Instant::now();
             let messages = self.gather(shutdown).await;
             if messages.is_empty() {
                 if self.idle.due(&*self.consumer) {
@@ -97,15 +98,25 @@ impl Consume {
                 continue;
             }
             self.idle.active();
+            let (records, gathered) = (messages.len(), started.elapsed());
             let batch = match prepare(messages, self.seen, &self.catalog, &self.tables) {
                 Err(Error::UnknownSchema {
                     id, topic, entity, ..
                 }) => return Err(self.unknown_schema(id, topic, entity).await),
                 prepared => prepared?,
             };
+            let prepared = started.elapsed();
             if !self.enqueue(batch, shutdown).await {
                 break;
             }
+            // Where the consuming side's time goes, batch by batch.
+            tracing::debug!(
+                records,
+                gather_ms = gathered.as_millis() as u64,
+                prepare_ms = (prepared - gathered).as_millis() as u64,
+                queue_wait_ms = (started.elapsed() - prepared).as_millis() as u64,
+                "batch queued"
+            );
         }
         Ok(())
     }

@@ -59,6 +59,7 @@ impl Writer {
     ) -> Result<Totals, Error> {
         let mut totals = Totals::default();
         while let Some(mut batch) = queue.recv().await {
+            let started = std::time::Instant::now();
             let Some(applied) = self.write_with_retry(&batch, &shutdown).await? else {
                 break;
             };
@@ -78,6 +79,7 @@ impl Writer {
                 records = batch.messages.len(),
                 ?applied,
                 dead_letters = dead.len(),
+                write_ms = started.elapsed().as_millis() as u64,
                 "batch written"
             );
         }
