@@ -1,6 +1,6 @@
-//! Writing one batch to PostgreSQL: one transaction per table, the tables
-//! in parallel, each with one upsert; when PostgreSQL rejects a row (a
-//! constraint or value error), the table's rows are bisected under
+//! Writing one batch to PostgreSQL: upserts in chunks of a table's rows,
+//! each chunk a transaction, all in parallel. When PostgreSQL rejects a row
+//! (a constraint or value error), the chunk's rows are bisected under
 //! savepoints until the rejected rows are alone — they become dead letters,
 //! their batch-mates are written.
 
@@ -96,46 +96,75 @@ fn db_error(error: sqlx::Error) -> DbError {
     }
 }
 
-/// Applies every table's rows, each table in a transaction of its own on
-/// a connection of its own, all at once (PostgreSQL then works on several
-/// tables in parallel); rows PostgreSQL refuses are returned, not written.
+/// Upserts per transaction: a table's rows are split into chunks of at
+/// most this many, written in parallel, so that PostgreSQL works on more
+/// than one core even when one table has most of a batch.
+const CHUNK_ROWS: usize = 1_000;
+
+/// Applies a batch in two phases, each on several connections at once:
+/// the upserts, every table's rows in chunks of their own transactions;
+/// then each table's hard deletes and tombstones (after the upserts, so a
+/// tombstone finds the row an earlier record of its entity in the same
+/// batch wrote). Rows PostgreSQL refuses are returned, not written.
 ///
-/// The batch is durable once every table's transaction has committed. If
-/// one fails, the caller retries the whole batch: tables already written
-/// then change nothing, since every statement is version-guarded.
+/// The batch is durable once every transaction has committed. If one
+/// fails, the caller retries the whole batch: what was already written
+/// then changes nothing, since every statement is version-guarded. A key
+/// is in one chunk only (the batch holds its newest version alone), so
+/// chunks never wait for each other's rows.
 pub async fn write(
     pool: &PgPool,
     tables: Vec<TableRows<'_>>,
 ) -> Result<(Applied, Vec<Rejected>), DbError> {
-    let written = futures::future::join_all(tables.into_iter().map(|t| write_table(pool, t))).await;
+    let chunks = tables
+        .iter()
+        .flat_map(|t| t.rows.chunks(CHUNK_ROWS).map(move |rows| (t.table, rows)));
+    let upserted =
+        futures::future::join_all(chunks.map(|(table, rows)| upsert_chunk(pool, table, rows)))
+            .await;
     let mut applied = Applied::default();
     let mut rejected = Vec::new();
-    for result in written {
-        let (table_applied, table_rejected) = result?;
-        applied.add(table_applied);
-        rejected.extend(table_rejected);
+    for result in upserted {
+        let (chunk_applied, chunk_rejected) = result?;
+        applied.add(chunk_applied);
+        rejected.extend(chunk_rejected);
+    }
+    let removals = tables
+        .iter()
+        .filter(|t| !t.deletes.is_empty() || !t.tombstones.is_empty())
+        .map(|t| remove_table(pool, t));
+    for removed in futures::future::join_all(removals).await {
+        applied.add(removed?);
     }
     Ok((applied, rejected))
 }
 
-/// One table's upserts, hard deletes and tombstones in one transaction.
-async fn write_table(
+/// One chunk of a table's upserts in one transaction.
+async fn upsert_chunk(
     pool: &PgPool,
-    TableRows {
-        table,
-        rows,
-        deletes,
-        tombstones,
-    }: TableRows<'_>,
+    table: &Table,
+    rows: &[(usize, String)],
 ) -> Result<(Applied, Vec<Rejected>), DbError> {
     let mut tx = pool.begin().await.map_err(db_error)?;
     let mut rejected = Vec::new();
-    let mut applied = isolate(&mut tx, table, rows, &mut rejected).await?;
+    let applied = isolate(&mut tx, table, rows, &mut rejected).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok((applied, rejected))
+}
+
+/// One table's hard deletes and tombstones in one transaction.
+async fn remove_table(pool: &PgPool, rows: &TableRows<'_>) -> Result<Applied, DbError> {
+    let TableRows {
+        table,
+        deletes,
+        tombstones,
+        ..
+    } = rows;
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let mut applied = Applied::default();
     let removed = remove(&mut tx, &table.delete, deletes).await?;
     applied.deleted += removed;
     applied.unchanged += deletes.len() as u64 - removed;
-    // Tombstones after upserts: one in the same batch as an earlier record
-    // of its entity then finds that record's row.
     let buried = remove(&mut tx, &table.tombstone, tombstones).await?;
     if table.hard_delete {
         applied.deleted += buried;
@@ -144,7 +173,7 @@ async fn write_table(
     }
     applied.unchanged += tombstones.len() as u64 - buried;
     tx.commit().await.map_err(db_error)?;
-    Ok((applied, rejected))
+    Ok(applied)
 }
 
 /// Runs a delete or tombstone statement; returns the rows it changed.
