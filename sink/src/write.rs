@@ -99,7 +99,7 @@ fn db_error(error: sqlx::Error) -> DbError {
 /// Upserts per transaction: a table's rows are split into chunks of at
 /// most this many, written in parallel, so that PostgreSQL works on more
 /// than one core even when one table has most of a batch.
-const CHUNK_ROWS: usize = 1_000;
+const CHUNK_ROWS: usize = 500;
 
 /// Applies a batch in two phases, each on several connections at once:
 /// the upserts, every table's rows in chunks of their own transactions;
