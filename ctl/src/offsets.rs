@@ -10,6 +10,7 @@
 //! `kafka-consumer-groups --reset-offsets` works too (and the only way
 //! rdkafka has: broker-compat deviation 9).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -32,6 +33,9 @@ pub fn group_of(config: &ConfigSource, section: &str, default: &str) -> anyhow::
     let settings: Group = config.section_or_default(section)?;
     Ok(settings.group_id.unwrap_or_else(|| default.to_owned()))
 }
+
+/// A record's timestamp, if it has one.
+pub type RecordTime = Option<DateTime<Utc>>;
 
 /// One partition of an input topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,28 +77,9 @@ impl GroupClient {
     pub fn partitions(&self, topics: &[String]) -> anyhow::Result<Vec<Partition>> {
         let mut found = Vec::new();
         for topic in topics {
-            let metadata = self
-                .consumer
-                .fetch_metadata(Some(topic), TIMEOUT)
-                .with_context(|| format!("reading the metadata of {topic}"))?;
-            let count = metadata
-                .topics()
-                .iter()
-                .find(|t| t.name() == topic && t.error().is_none())
-                .map_or(0, |t| t.partitions().len());
-            anyhow::ensure!(count > 0, "topic {topic} does not exist");
-            for partition in 0..count as i32 {
-                let (first, end) = self
-                    .consumer
-                    .fetch_watermarks(topic, partition, TIMEOUT)
-                    .with_context(|| format!("reading the offsets of {topic}/{partition}"))?;
-                found.push(Partition {
-                    topic: topic.clone(),
-                    partition,
-                    first,
-                    end,
-                });
-            }
+            let partitions = partitions_of(&self.consumer, topic)?;
+            anyhow::ensure!(!partitions.is_empty(), "topic {topic} does not exist");
+            found.extend(partitions);
         }
         Ok(found)
     }
@@ -102,47 +87,44 @@ impl GroupClient {
     /// Like [`partitions`](Self::partitions) for one topic, but empty when
     /// the topic does not exist (yet).
     pub fn partitions_if_exist(&self, topic: &str) -> anyhow::Result<Vec<Partition>> {
-        let metadata = self.consumer.fetch_metadata(Some(topic), TIMEOUT)?;
-        let exists = metadata
-            .topics()
-            .iter()
-            .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty());
-        if exists {
-            self.partitions(&[topic.to_owned()])
-        } else {
-            Ok(Vec::new())
-        }
+        partitions_of(&self.consumer, topic)
     }
 
-    /// The timestamp of the record at `offset` of `partition`, read by a
-    /// consumer outside the group; `None` if none arrives in time.
-    pub fn timestamp_at(
+    /// The timestamp of the record at each `(partition, offset)`, read by
+    /// one consumer outside the group (`None` for a record without one); a
+    /// partition whose record does not arrive in time is missing.
+    pub fn timestamps_at(
         &self,
-        partition: &Partition,
-        offset: i64,
-    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+        at: &[(&Partition, i64)],
+    ) -> anyhow::Result<HashMap<(String, i32), RecordTime>> {
+        let mut found = HashMap::new();
+        if at.is_empty() {
+            return Ok(found);
+        }
         let reader: BaseConsumer = self
             .kafka
             .consumer_config("ctl", &format!("canonflow-ctl-{}", std::process::id()))?
             .create()?;
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(
-            &partition.topic,
-            partition.partition,
-            Offset::Offset(offset),
-        )?;
+        for (p, offset) in at {
+            tpl.add_partition_offset(&p.topic, p.partition, Offset::Offset(*offset))?;
+        }
         reader.assign(&tpl)?;
         let deadline = std::time::Instant::now() + TIMEOUT;
-        while std::time::Instant::now() < deadline {
-            if let Some(message) = reader.poll(Duration::from_millis(200)) {
-                let message = message?;
-                return Ok(message
-                    .timestamp()
-                    .to_millis()
-                    .and_then(DateTime::from_timestamp_millis));
-            }
+        while found.len() < at.len() && std::time::Instant::now() < deadline {
+            let Some(message) = reader.poll(Duration::from_millis(200)) else {
+                continue;
+            };
+            let message = message?;
+            let time = message
+                .timestamp()
+                .to_millis()
+                .and_then(DateTime::from_timestamp_millis);
+            found
+                .entry((message.topic().to_owned(), message.partition()))
+                .or_insert(time);
         }
-        Ok(None)
+        Ok(found)
     }
 
     /// The group's committed offset of each partition (`None`: none yet).
@@ -218,6 +200,32 @@ impl GroupClient {
             .commit(&tpl, CommitMode::Sync)
             .with_context(|| format!("committing offsets for group {}", self.group))
     }
+}
+
+/// The partitions of `topic` with their first and end offsets, as
+/// `consumer` reads them; empty when the topic does not exist.
+pub fn partitions_of(consumer: &BaseConsumer, topic: &str) -> anyhow::Result<Vec<Partition>> {
+    let metadata = consumer
+        .fetch_metadata(Some(topic), TIMEOUT)
+        .with_context(|| format!("reading the metadata of {topic}"))?;
+    let count = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none())
+        .map_or(0, |t| t.partitions().len() as i32);
+    (0..count)
+        .map(|partition| {
+            let (first, end) = consumer
+                .fetch_watermarks(topic, partition, TIMEOUT)
+                .with_context(|| format!("reading the offsets of {topic}/{partition}"))?;
+            Ok(Partition {
+                topic: topic.to_owned(),
+                partition,
+                first,
+                end,
+            })
+        })
+        .collect()
 }
 
 fn list(

@@ -17,6 +17,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
+use crate::offsets::partitions_of;
+
 /// How long without a record before a read stops short of the end.
 const QUIET: Duration = Duration::from_secs(3);
 
@@ -35,21 +37,15 @@ pub fn read_all(kafka: &KafkaConfig, topic: &str, deadline: Duration) -> anyhow:
     let consumer: BaseConsumer = kafka
         .consumer_config("ctl", &format!("canonflow-ctl-{}", std::process::id()))?
         .create()?;
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
-    let partitions = metadata
-        .topics()
-        .iter()
-        .find(|t| t.name() == topic && t.error().is_none())
-        .map_or(0, |t| t.partitions().len() as i32);
-    if partitions == 0 {
+    let partitions = partitions_of(&consumer, topic)?;
+    if partitions.is_empty() {
         return Ok(Read::default());
     }
     let mut assignment = TopicPartitionList::new();
     let mut ends = BTreeMap::new();
-    for partition in 0..partitions {
-        let (_, end) = consumer.fetch_watermarks(topic, partition, Duration::from_secs(10))?;
-        ends.insert(partition, end);
-        assignment.add_partition_offset(topic, partition, Offset::Offset(0))?;
+    for p in &partitions {
+        ends.insert(p.partition, p.end);
+        assignment.add_partition_offset(topic, p.partition, Offset::Offset(0))?;
     }
     consumer.assign(&assignment)?;
     let started = Instant::now();

@@ -129,7 +129,7 @@ pub async fn run_with_status(
         .iter()
         .map(|kind| {
             let hard_delete = settings.hard_delete.iter().any(|n| n == kind.name());
-            let table = tables::Table::new(*kind).with_hard_delete(hard_delete);
+            let table = tables::Table::new(*kind, hard_delete);
             (topics.canonical(kind.name()), table)
         })
         .collect();

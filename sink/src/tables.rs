@@ -120,8 +120,9 @@ fn version(row: &str) -> String {
 }
 
 impl Table {
-    /// The table of `kind`: `canonflow_<entity>`.
-    pub fn new(kind: EntityKind) -> Self {
+    /// The table of `kind`: `canonflow_<entity>`; with `hard_delete`,
+    /// deletes and tombstones remove rows instead of flagging them.
+    pub fn new(kind: EntityKind, hard_delete: bool) -> Self {
         let name = format!("canonflow_{}", kind.name());
         let columns: Vec<(&str, &str)> = ENVELOPE
             .iter()
@@ -159,19 +160,12 @@ impl Table {
         );
         Self {
             kind,
-            tombstone: tombstone_statement(&name, false),
+            tombstone: tombstone_statement(&name, hard_delete),
             name,
             upsert,
-            hard_delete: false,
+            hard_delete,
             delete,
         }
-    }
-
-    /// Sets whether deletes remove rows (else flag them).
-    pub fn with_hard_delete(mut self, hard_delete: bool) -> Self {
-        self.hard_delete = hard_delete;
-        self.tombstone = tombstone_statement(&self.name, hard_delete);
-        self
     }
 }
 
@@ -308,7 +302,7 @@ mod tests {
     #[test]
     fn every_table_writes_its_envelope_attributes_and_trailer() {
         for kind in EntityKind::ALL {
-            let table = Table::new(kind);
+            let table = Table::new(kind, false);
             assert!(
                 table
                     .upsert

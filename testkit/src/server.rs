@@ -116,10 +116,9 @@ fn bindir() -> PathBuf {
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+    use std::os::unix::fs::MetadataExt;
+    // `/proc/self` belongs to this process's user.
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 /// `program`, run as `postgres` when this process is root.

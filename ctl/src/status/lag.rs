@@ -14,10 +14,17 @@ pub struct Lag {
     pub implausible: Option<String>,
 }
 
-/// The lag of a group whose committed offset is `committed` (`None`: none
-/// yet, so it starts at `first`) on a partition from `first` to `end`.
+/// Where a group whose committed offset is `committed` (`None`: none yet)
+/// reads next on a partition whose first offset is `first`: records before
+/// the first are gone, not pending.
+pub fn position(committed: Option<i64>, first: i64) -> i64 {
+    committed.unwrap_or(first).max(first)
+}
+
+/// The lag of a group whose committed offset is `committed` on a partition
+/// from `first` to `end`.
 pub fn lag(committed: Option<i64>, first: i64, end: i64) -> Lag {
-    let from = committed.unwrap_or(first).max(first);
+    let from = position(committed, first);
     if end < from {
         return Lag {
             records: None,

@@ -19,9 +19,9 @@ use canonflow_common::config::ConfigSource;
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::offsets::GroupClient;
+use crate::offsets::{GroupClient, Partition};
 use crate::replay::{Stage, stage_inputs};
-pub use lag::{Lag, lag};
+pub use lag::{Lag, lag, position};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -82,13 +82,29 @@ pub async fn run(
             let client = GroupClient::new(&kafka, &group)?;
             let partitions = client.partitions(&topics)?;
             let committed = client.committed(&partitions)?;
+            let lags: Vec<Lag> = partitions
+                .iter()
+                .zip(&committed)
+                .map(|(p, committed)| lag(*committed, p.first, p.end))
+                .collect();
+            // The oldest uncommitted record of every partition that lags,
+            // all read by one consumer.
+            let behind: Vec<(&Partition, i64)> = partitions
+                .iter()
+                .zip(&committed)
+                .zip(&lags)
+                .filter(|(_, lag)| lag.records.is_some_and(|n| n > 0))
+                .map(|((p, committed), _)| (p, position(*committed, p.first)))
+                .collect();
+            let oldest = client.timestamps_at(&behind)?;
             let mut rows = Vec::new();
-            for (p, committed) in partitions.iter().zip(committed) {
-                let lag = lag(committed, p.first, p.end);
+            for ((p, committed), lag) in partitions.iter().zip(committed).zip(lags) {
                 let lag_seconds = match lag.records {
                     Some(0) => Some(0),
-                    Some(_) => client
-                        .timestamp_at(p, committed.unwrap_or(p.first).max(p.first))?
+                    Some(_) => oldest
+                        .get(&(p.topic.clone(), p.partition))
+                        .copied()
+                        .flatten()
                         .map(|t| (Utc::now() - t).num_seconds().max(0)),
                     None => None,
                 };
