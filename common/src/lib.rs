@@ -2,7 +2,7 @@
 //!
 //! Everything a stage needs that is not its own data logic lives here:
 //! layered configuration ([`config`]), secrets that never print ([`secret`]),
-//! Kafka client set-up ([`kafka`]), logging ([`telemetry`]), the three error
+//! Kafka client set-up ([`kafka`]), logging ([`telemetry`]), metrics and health ([`observe`]), the three error
 //! classes that decide retry / dead-letter / stop ([`error`]), and graceful
 //! shutdown ([`shutdown`]). It must never hold stage-specific logic.
 
@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod headers;
 pub mod kafka;
+pub mod observe;
 pub mod postgres;
 pub mod secret;
 pub mod shutdown;

@@ -1,11 +1,12 @@
 //! What every stage binary does before its own work: read the command line,
-//! load and validate the configuration, install logging and the signal
-//! watcher. Keeps each `main.rs` to a few lines.
+//! load and validate the configuration, install logging, metrics and the
+//! signal watcher. Keeps each `main.rs` to a few lines.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{ConfigError, ConfigSource, Deployment};
+use crate::observe::{self, ObserveError, Stage};
 use crate::shutdown::Shutdown;
 use crate::telemetry::{self, TelemetryError};
 
@@ -32,17 +33,20 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Telemetry(#[from] TelemetryError),
+    #[error(transparent)]
+    Observe(#[from] ObserveError),
 }
 
 /// How long a stage may take to stop after SIGTERM before it is ended.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// Loads configuration, installs logging and the signal watcher.
-/// Must be called inside a Tokio runtime.
-pub fn start(args: &StageArgs) -> Result<Startup, StartupError> {
+/// Loads configuration, installs logging, metrics with their HTTP endpoint,
+/// and the signal watcher. Must be called inside a Tokio runtime.
+pub fn start(args: &StageArgs, stage: Stage) -> Result<Startup, StartupError> {
     let source = ConfigSource::load(args.config.as_deref())?;
     let deployment = source.deployment()?;
     telemetry::init(&deployment.telemetry)?;
+    observe::install(stage, &deployment.telemetry)?;
     let shutdown = Shutdown::on_signals(SHUTDOWN_GRACE);
     Ok(Startup {
         source,

@@ -1,4 +1,5 @@
-//! Logging set-up: human-readable lines locally, JSON lines in production.
+//! Logging set-up: human-readable lines locally, JSON lines in production;
+//! the `[telemetry]` section, whose endpoint settings `observe` reads.
 //!
 //! `RUST_LOG`, when set, overrides the configured level. Must be called once,
 //! at the start of a binary; libraries only emit `tracing` events.
@@ -15,6 +16,17 @@ pub struct TelemetryConfig {
     /// A `tracing` filter, e.g. `info` or `info,canonflow_sink=debug`.
     #[serde(default = "default_log_level")]
     pub log_level: String,
+    /// Serve `/metrics`, `/healthz` and `/readyz` (see `observe`).
+    #[serde(default = "yes")]
+    pub http: bool,
+    /// Where to serve them; unset: 127.0.0.1 and the stage's own port
+    /// (fetcher 9101, transformer 9102, sink 9103). Port 0 picks a free one.
+    #[serde(default)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Seconds without progress of the work loop after which `/readyz`
+    /// reports the process stalled.
+    #[serde(default = "default_stall_secs")]
+    pub stall_secs: u64,
 }
 
 impl Default for TelemetryConfig {
@@ -22,6 +34,9 @@ impl Default for TelemetryConfig {
         Self {
             log_format: LogFormat::default(),
             log_level: default_log_level(),
+            http: true,
+            listen: None,
+            stall_secs: default_stall_secs(),
         }
     }
 }
@@ -34,6 +49,14 @@ pub enum LogFormat {
     Human,
     /// One JSON object per line: for log collectors.
     Json,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_stall_secs() -> u64 {
+    120
 }
 
 fn default_log_level() -> String {

@@ -79,6 +79,8 @@ async fn bench() {
     .unwrap();
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_canonflow-fetcher"))
+        // Copies side by side: each its own free port for /metrics.
+        .env("CANONFLOW__TELEMETRY__LISTEN", "127.0.0.1:0")
         .arg("--config")
         .arg(&config_file)
         .env(

@@ -13,6 +13,7 @@
 pub mod checkpoint;
 pub mod cursor;
 pub mod http;
+mod metrics;
 mod ownership;
 pub mod page;
 pub mod paginate;

@@ -1,11 +1,12 @@
 //! The `canonflow-fetcher` binary: configuration and signals, then [`canonflow_fetcher::run`].
 
+use canonflow_common::observe::Stage;
 use canonflow_common::startup::{StageArgs, start};
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let startup = start(&StageArgs::parse())?;
+    let startup = start(&StageArgs::parse(), Stage::Fetcher)?;
     canonflow_fetcher::run(startup.source, startup.shutdown).await?;
     Ok(())
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use canonflow_common::Shutdown;
 use canonflow_common::kafka::KafkaConfig;
+use canonflow_common::observe::{self, Stage};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::{ClientContext, Message, TopicPartitionList};
 use tokio::sync::mpsc;
@@ -42,7 +43,11 @@ struct Context {
     events: mpsc::UnboundedSender<GroupEvent>,
 }
 
-impl ClientContext for Context {}
+impl ClientContext for Context {
+    fn stats(&self, statistics: rdkafka::statistics::Statistics) {
+        observe::kafka::record_statistics(Stage::Fetcher, &statistics);
+    }
+}
 
 impl ConsumerContext for Context {
     fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -67,6 +72,7 @@ impl ConsumerContext for Context {
     }
 
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        observe::kafka::record_rebalance(Stage::Fetcher);
         if let Rebalance::Assign(list) = rebalance {
             let _ = self
                 .events
@@ -102,12 +108,13 @@ pub fn start(
     shutdown: Shutdown,
 ) -> Result<mpsc::UnboundedReceiver<GroupEvent>, rdkafka::error::KafkaError> {
     let (events, receiver) = mpsc::unbounded_channel();
+    observe::health().depends_on(observe::Dependency::Kafka);
     let context = Context {
         topic: topic.to_owned(),
         events: events.clone(),
     };
     let config = kafka
-        .consumer_config("fetcher", group_id)
+        .stage_consumer_config(Stage::Fetcher, group_id)
         .map_err(|e| rdkafka::error::KafkaError::ClientCreation(e.to_string()))?;
     let consumer: BaseConsumer<Context> = config.create_with_context(context)?;
     match membership {
@@ -141,6 +148,7 @@ fn poll_loop(
     shutdown: &Shutdown,
 ) {
     while !shutdown.is_triggered() {
+        observe::health().beat();
         let Some(result) = consumer.poll(Duration::from_millis(100)) else {
             continue;
         };

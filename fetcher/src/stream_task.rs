@@ -9,6 +9,7 @@ use canonflow_common::{Classify, ErrorClass, Shutdown};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::checkpoint::Checkpoint;
+use crate::metrics;
 use crate::sync::{self, StreamContext};
 
 /// How a stream task ended, for the coordinator.
@@ -44,6 +45,7 @@ pub async fn run(
             error,
         });
     };
+    metrics::stream_started(&ctx.source.name, &ctx.stream.name);
     let mut failures = 0;
     loop {
         let outcome = tokio::select! {
@@ -88,5 +90,9 @@ async fn sync_with_permit(
 ) -> Result<Checkpoint, sync::SyncError> {
     // The semaphore is never closed, so acquiring only waits.
     let _permit = concurrency.acquire().await;
-    sync::run(ctx, last).await
+    let started = std::time::Instant::now();
+    let outcome = sync::run(ctx, last).await;
+    let (source, stream) = (&ctx.source.name, &ctx.stream.name);
+    metrics::sync_ended(source, stream, started.elapsed(), outcome.as_ref().ok());
+    outcome
 }

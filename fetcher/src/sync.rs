@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 use crate::checkpoint::{Checkpoint, SyncState};
 use crate::cursor::CursorValue;
 use crate::http::{FetchError, SourceClient};
+use crate::metrics;
 use crate::page::{self, PageContext, SplitPage};
 use crate::paginate::{self, PageFacts, PagePosition};
 use crate::publish::{Outgoing, PublishError, Publisher};
@@ -304,6 +305,13 @@ async fn publish_batch(
             }
         }
     }
+    metrics::published(
+        &ctx.source.name,
+        &ctx.stream.name,
+        batch.len(),
+        batch.iter().map(|(_, page)| page.records.len()).sum(),
+        batch.iter().map(|(_, page)| page.rejected.len()).sum(),
+    );
     for (context, page) in batch.iter().filter(|(_, page)| !page.rejected.is_empty()) {
         tracing::warn!(
             source = %context.source, stream = %context.stream, url = %context.request_url,

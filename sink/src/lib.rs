@@ -9,6 +9,7 @@
 //! PostgreSQL refuses to the sink's dead-letter topic, offsets committed
 //! only after the database commit.
 
+mod metrics;
 mod pipeline;
 mod prepare;
 pub mod settings;
@@ -24,6 +25,7 @@ use std::time::Duration;
 use canonflow_canonical::EntityKind;
 use canonflow_common::config::{ConfigError, ConfigSource};
 use canonflow_common::kafka::{self, AdminError, GroupContext, IdleExit, TopicSpec};
+use canonflow_common::observe::{self, Stage};
 use canonflow_common::postgres::PostgresConfig;
 use canonflow_common::{Classify, ErrorClass, Shutdown};
 use secrecy::ExposeSecret;
@@ -106,6 +108,8 @@ pub async fn run_with_status(
             .await
             .map_err(|e| Error::Migrate(e.to_string()))?;
     }
+    // Reachable now; the writer says when that changes.
+    observe::health().set(observe::Dependency::Postgres, true);
     let topics = deployment.topics.clone();
     let dead_letter_topic = topics.dead_letters("sink");
     kafka::ensure_topics(
@@ -138,8 +142,8 @@ pub async fn run_with_status(
     let consumer = Arc::new(
         deployment
             .kafka
-            .consumer_config("sink", &settings.group_id)?
-            .create_with_context(GroupContext::default())
+            .stage_consumer_config(Stage::Sink, &settings.group_id)?
+            .create_with_context(GroupContext::new(Stage::Sink))
             .map_err(kafka_error)?,
     );
     let catalog = canonflow_canonical::registry::catalog(

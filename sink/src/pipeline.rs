@@ -18,6 +18,7 @@ use canonflow_canonical::registry::{self, RegistryConfig};
 use canonflow_canonical::{Catalog, EntityKind};
 use canonflow_common::Shutdown;
 use canonflow_common::kafka::{GroupContext, IdleExit};
+use canonflow_common::observe::health;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
 use tokio::sync::mpsc::{self, OwnedPermit, error::TrySendError};
@@ -87,7 +88,9 @@ impl Consume {
         self.consumer
             .subscribe(&topics)
             .map_err(|e| Error::Kafka(format!("subscribing to {topics:?}: {e}")))?;
+        crate::metrics::started();
         while !shutdown.is_triggered() {
+            health().beat();
             let started = Instant::now();
             let messages = self.gather(shutdown).await;
             if messages.is_empty() {

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use canonflow_common::Shutdown;
 use canonflow_common::headers;
 use canonflow_common::kafka::{self, GroupContext};
+use canonflow_common::{ErrorClass, Shutdown};
 use chrono::{SecondsFormat, Utc};
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -25,11 +25,11 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 
-use crate::Error;
 use crate::pipeline::{Status, Totals};
 use crate::prepare::{Batch, DeadLetter};
 use crate::tables::Table;
 use crate::write::{Applied, DbError, Rejected, TableRows, write};
+use crate::{Error, metrics};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -64,13 +64,22 @@ impl Writer {
                 break;
             };
             let (applied, rejected) = applied;
+            let rejected_rows = rejected.len();
             let mut dead = std::mem::take(&mut batch.dead);
             dead.extend(rejected.into_iter().map(|r| DeadLetter {
                 index: r.index,
                 error: r.error,
             }));
+            metrics::database_error(ErrorClass::InvalidInput, rejected_rows);
             self.dead_letter(&batch.messages, &dead).await?;
             self.commit(&batch)?;
+            metrics::batch_written(
+                &batch.messages,
+                applied,
+                batch.superseded,
+                dead.len(),
+                started.elapsed(),
+            );
             totals.records += batch.messages.len() as u64;
             totals.applied.add(applied);
             totals.superseded += batch.superseded;
@@ -107,8 +116,12 @@ impl Writer {
                 .collect();
             match write(&self.pool, tables).await {
                 Ok(done) => return Ok(Some(done)),
-                Err(DbError::Fatal(e)) => return Err(Error::Database(e)),
+                Err(DbError::Fatal(e)) => {
+                    metrics::database_error(ErrorClass::Fatal, 1);
+                    return Err(Error::Database(e));
+                }
                 Err(DbError::Retryable(e)) => {
+                    metrics::database_error(ErrorClass::Retryable, 1);
                     self.status.write_retries.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(error = %e, retry_in = ?backoff, "PostgreSQL unavailable; batch kept, consumption pauses when the queue is full");
                     tokio::select! {

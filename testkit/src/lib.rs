@@ -15,6 +15,7 @@ mod proxy;
 mod registry;
 mod server;
 mod stack;
+mod stages;
 mod topics;
 
 pub use drain::{DRAIN_SENTINEL_PREFIX, drain, drain_if_exists};
@@ -25,6 +26,7 @@ pub use proxy::TcpProxy;
 pub use registry::SchemaRegistryDouble;
 pub use server::PostgresServer;
 pub use stack::{BrokerKind, Stack};
+pub use stages::{Scrape, StageProcess, free_port, stage_binary};
 pub use topics::TestTopics;
 
 /// `prefix` plus a random suffix: a name no other test run uses.

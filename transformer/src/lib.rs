@@ -11,6 +11,7 @@
 pub mod enrich;
 mod guard;
 pub mod mapping;
+mod metrics;
 pub mod normalize;
 mod outputs;
 mod pipeline;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use canonflow_canonical::Catalog;
 use canonflow_common::config::{ConfigError, ConfigSource};
 use canonflow_common::kafka::{self, AdminError, GroupContext, IdleExit, KafkaConfig, TopicSpec};
+use canonflow_common::observe::Stage;
 use canonflow_common::topics::Topics;
 use canonflow_common::{Classify, ErrorClass, Shutdown};
 
@@ -181,8 +183,8 @@ fn build(
         .create()
         .map_err(kafka_error)?;
     let consumer = kafka_config
-        .consumer_config("transformer", &settings.group_id)?
-        .create_with_context(GroupContext::default())
+        .stage_consumer_config(Stage::Transformer, &settings.group_id)?
+        .create_with_context(GroupContext::new(Stage::Transformer))
         .map_err(kafka_error)?;
     Ok(pipeline::Pipeline {
         consumer,

@@ -3,7 +3,7 @@
 //! original key, value and headers plus the error.
 
 use canonflow_canonical::entities::Attributes;
-use canonflow_canonical::{Canonical, Catalog, wire};
+use canonflow_canonical::{Canonical, Catalog, EntityKind, wire};
 use canonflow_common::headers;
 use canonflow_common::topics::Topics;
 use chrono::{SecondsFormat, Utc};
@@ -25,7 +25,7 @@ pub struct Output {
 /// What became of a raw record, ready to produce.
 #[derive(Debug)]
 pub enum Transformed {
-    Canonical(Output),
+    Canonical { output: Output, kind: EntityKind },
     DeadLetter { output: Output, error: String },
     Unmapped { source: String, stream: String },
 }
@@ -66,14 +66,17 @@ pub fn transform(
     }
     let kind = entity.attributes.kind();
     match wire::encode(catalog, kind, &entity) {
-        Ok(payload) => Transformed::Canonical(Output {
-            topic: topics.canonical(kind.name()),
-            key: Some(entity.canonical_id.into_bytes()),
-            payload: Some(payload),
-            headers: message
-                .headers()
-                .map_or_else(OwnedHeaders::new, Clone::clone),
-        }),
+        Ok(payload) => Transformed::Canonical {
+            output: Output {
+                topic: topics.canonical(kind.name()),
+                key: Some(entity.canonical_id.into_bytes()),
+                payload: Some(payload),
+                headers: message
+                    .headers()
+                    .map_or_else(OwnedHeaders::new, Clone::clone),
+            },
+            kind,
+        },
         // The mapping produced what the schema cannot hold: a mapping bug
         // shown by this record; dead-letter it like bad data.
         Err(e) => dead_letter(

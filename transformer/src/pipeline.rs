@@ -20,6 +20,7 @@ use canonflow_canonical::entities::Attributes;
 use canonflow_canonical::{Canonical, Catalog};
 use canonflow_common::Shutdown;
 use canonflow_common::kafka::{GroupContext, IdleExit};
+use canonflow_common::observe::health;
 use canonflow_common::topics::Topics;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -31,6 +32,7 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use crate::enrich::Enrichment;
 use crate::guard::{Guard, Tripped};
 use crate::mapping::Mappings;
+use crate::metrics::{self, BatchCounts};
 use crate::outputs::{self, Output, Transformed, transform};
 use crate::{Error, Totals};
 
@@ -74,8 +76,10 @@ impl Pipeline {
         self.consumer
             .subscribe(&[&self.topics.raw()])
             .map_err(|e| Error::Kafka(format!("subscribing to {}: {e}", self.topics.raw())))?;
+        metrics::started();
         let mut backoff = Duration::from_millis(200);
         while !shutdown.is_triggered() {
+            health().beat();
             let batch = self.gather(shutdown);
             if batch.is_empty() && !self.enrichment.has_reemits() {
                 if self.idle.due(&self.consumer) {
@@ -142,7 +146,9 @@ impl Pipeline {
         batch: &[OwnedMessage],
         reemits: &[Canonical<Attributes>],
     ) -> Result<(), BatchError> {
+        let started = Instant::now();
         let mut totals = Totals::default();
+        let mut counts = BatchCounts::new();
         self.producer
             .begin_transaction()
             .map_err(BatchError::kafka)?;
@@ -159,6 +165,7 @@ impl Pipeline {
         }
         totals.reemitted = reemits.len() as u64;
         for message in batch {
+            let mapping = Instant::now();
             let transformed = transform(
                 message,
                 &self.mappings,
@@ -166,9 +173,11 @@ impl Pipeline {
                 &self.catalog,
                 &self.topics,
             );
+            counts.map_seconds.record(mapping.elapsed().as_secs_f64());
             let output = match transformed {
-                Transformed::Canonical(output) => {
+                Transformed::Canonical { output, kind } => {
                     totals.canonical += 1;
+                    counts.produced(kind);
                     let verdict = self.guard.passed(message.partition());
                     self.check(verdict)?;
                     output
@@ -200,6 +209,8 @@ impl Pipeline {
             return result;
         }
         totals.raw = batch.len() as u64;
+        self.store_offsets(batch);
+        counts.committed(&totals, batch, started.elapsed());
         tracing::debug!(?totals, "batch committed");
         self.totals.add(&totals);
         Ok(())
@@ -260,7 +271,19 @@ impl Pipeline {
             .map_err(BatchError::kafka)
     }
 
+    /// Tells the consumer what the transaction committed: offsets are
+    /// committed by the producer, so only stored offsets let librdkafka's
+    /// statistics report this group's lag (`observe::kafka`). Storing
+    /// commits nothing (auto-commit is off).
+    fn store_offsets(&self, batch: &[OwnedMessage]) {
+        let stored = next_offsets(batch).and_then(|offsets| self.consumer.store_offsets(&offsets));
+        if let Err(e) = stored {
+            tracing::debug!(error = %e, "offsets not stored (rebalanced?); lag is reported late");
+        }
+    }
+
     fn abort(&mut self) {
+        metrics::aborted();
         self.guard.reset();
         if let Err(e) = self.producer.abort_transaction(TRANSACTION_TIMEOUT) {
             tracing::warn!(error = %e, "aborting the transaction failed");

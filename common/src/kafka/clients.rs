@@ -11,6 +11,10 @@ use secrecy::ExposeSecret;
 
 use super::config::KafkaConfig;
 use crate::config::ConfigError;
+use crate::observe::Stage;
+
+/// How often consumers report statistics (lag, broker connections).
+const STATISTICS_INTERVAL_MS: &str = "5000";
 
 impl KafkaConfig {
     /// Connection and security settings shared by every client.
@@ -94,6 +98,20 @@ impl KafkaConfig {
             .set("auto.offset.reset", "earliest")
             .set("isolation.level", "read_committed")
             .set("session.timeout.ms", self.session_timeout_ms.to_string());
+        self.reapply_properties(&mut config);
+        Ok(config)
+    }
+
+    /// A stage's main group consumer: [`consumer_config`](Self::consumer_config)
+    /// plus the statistics its context turns into lag and connectivity
+    /// (`observe::kafka`; the context must handle `stats`).
+    pub fn stage_consumer_config(
+        &self,
+        stage: Stage,
+        group_id: &str,
+    ) -> Result<ClientConfig, ConfigError> {
+        let mut config = self.consumer_config(stage.as_str(), group_id)?;
+        config.set("statistics.interval.ms", STATISTICS_INTERVAL_MS);
         self.reapply_properties(&mut config);
         Ok(config)
     }

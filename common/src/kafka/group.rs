@@ -18,19 +18,34 @@ use std::time::{Duration, Instant};
 use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaResult;
+use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::types::RDKafkaRespErr;
+
+use crate::observe::{self, Stage};
 
 /// How long looking up committed offsets during an assignment may take.
 const COMMITTED_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The consumer context of every canonflow group consumer.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct GroupContext {
+    stage: Stage,
     rebalances: AtomicU64,
 }
 
 impl GroupContext {
+    /// The context of `stage`'s consumer: its statistics and rebalances are
+    /// reported under the stage's name.
+    /// Kafka counts as unreachable for readiness until the first report.
+    pub fn new(stage: Stage) -> Self {
+        observe::health().depends_on(observe::Dependency::Kafka);
+        Self {
+            stage,
+            rebalances: AtomicU64::new(0),
+        }
+    }
+
     /// Counts assignment changes: a loop that saw the count change while it
     /// gathered records knows the records' partitions may not be its own.
     pub fn rebalances(&self) -> u64 {
@@ -74,7 +89,11 @@ impl GroupContext {
     }
 }
 
-impl ClientContext for GroupContext {}
+impl ClientContext for GroupContext {
+    fn stats(&self, statistics: Statistics) {
+        observe::kafka::record_statistics(self.stage, &statistics);
+    }
+}
 
 impl ConsumerContext for GroupContext {
     /// Asynchronous commits report here; a refused one (after a rebalance)
@@ -92,6 +111,7 @@ impl ConsumerContext for GroupContext {
         tpl: &mut TopicPartitionList,
     ) {
         self.rebalances.fetch_add(1, Ordering::SeqCst);
+        observe::kafka::record_rebalance(self.stage);
         let result = match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 tracing::info!(partitions = tpl.count(), "partitions assigned");

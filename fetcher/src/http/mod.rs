@@ -24,6 +24,7 @@ pub use auth::Auth;
 pub use breaker::{Breaker, BreakerState};
 pub use error::{FetchError, FetchErrorKind};
 
+use crate::metrics;
 use crate::source::{Limits, SourceConfig};
 
 /// Longest `Retry-After` we are willing to wait within one request.
@@ -133,11 +134,15 @@ impl SourceClient {
             if let Err(wait) = self.breaker.admit() {
                 return Err(self.error(stream, url, FetchErrorKind::BreakerOpen(wait)));
             }
-            let failure = match self.attempt(url).await {
-                Ok(response) => {
-                    self.breaker.record_success();
-                    return Ok(response);
-                }
+            let attempt = self.attempt(stream, url).await;
+            match &attempt {
+                Ok(_) => self.breaker.record_success(),
+                Err(failure) if failure.kind.is_transient() => self.breaker.record_failure(),
+                Err(_) => {}
+            }
+            metrics::breaker(&self.source, self.breaker.state());
+            let failure = match attempt {
+                Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
             let unauthorized = matches!(failure.kind, FetchErrorKind::Status { status: 401, .. });
@@ -148,10 +153,10 @@ impl SourceClient {
             if !failure.kind.is_transient() {
                 return Err(self.error(stream, url, failure.kind));
             }
-            self.breaker.record_failure();
             let Some(backoff) = delays.next() else {
                 return Err(self.error(stream, url, failure.kind));
             };
+            metrics::retry(&self.source, stream);
             let wait = failure
                 .retry_after
                 .map_or(backoff, |asked| asked.min(MAX_RETRY_AFTER));
@@ -172,12 +177,15 @@ impl SourceClient {
         }
     }
 
-    async fn attempt(&self, url: &Url) -> Result<Response, Failure> {
+    async fn attempt(&self, stream: &str, url: &Url) -> Result<Response, Failure> {
         let fail = |kind| Failure {
             kind,
             retry_after: None,
         };
-        if let Some(limiter) = &self.limiter {
+        if let Some(limiter) = &self.limiter
+            && limiter.check().is_err()
+        {
+            metrics::rate_limit_wait(&self.source);
             limiter.until_ready().await;
         }
         let request = self.http.get(url.clone()).headers(self.headers.clone());
@@ -186,13 +194,31 @@ impl SourceClient {
             .apply(&self.http, request)
             .await
             .map_err(|e| fail(FetchErrorKind::Token(e)))?;
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| fail(transport(&e, &self.limits)))?;
-        let status = response.status();
-        let headers = std::mem::take(response.headers_mut());
-        let body = self.read_body(response).await.map_err(fail)?;
+        let sent = std::time::Instant::now();
+        let exchanged = match request.send().await {
+            Ok(mut response) => {
+                let status = response.status();
+                let headers = std::mem::take(response.headers_mut());
+                self.read_body(response)
+                    .await
+                    .map(|body| (status, headers, body))
+            }
+            Err(e) => Err(transport(&e, &self.limits)),
+        };
+        let (status, headers, body) = match exchanged {
+            Ok(exchange) => exchange,
+            Err(kind) => {
+                metrics::request(&self.source, stream, None, sent.elapsed(), 0);
+                return Err(fail(kind));
+            }
+        };
+        metrics::request(
+            &self.source,
+            stream,
+            Some(status),
+            sent.elapsed(),
+            body.len(),
+        );
         if !status.is_success() {
             let retry_after = matches!(
                 status,

@@ -47,6 +47,8 @@ async fn killed_at_random_the_fetcher_loses_nothing_and_overstates_nothing() {
     for _ in 0..KILLS {
         harness.demo.mutate(5);
         let mut child = Command::new(env!("CARGO_BIN_EXE_canonflow-fetcher"))
+            // Copies side by side: each its own free port for /metrics.
+            .env("CANONFLOW__TELEMETRY__LISTEN", "127.0.0.1:0")
             .arg("--config")
             .arg(&config)
             .env("RUST_LOG", "warn")

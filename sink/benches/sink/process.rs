@@ -141,6 +141,8 @@ pub fn run(setup: &Setup<'_>) -> Run {
 /// through the environment, not the file.
 fn spawn(setup: &Setup<'_>, config_file: &Path, log_file: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_canonflow-sink"))
+        // Copies side by side: each its own free port for /metrics.
+        .env("CANONFLOW__TELEMETRY__LISTEN", "127.0.0.1:0")
         .arg("--config")
         .arg(config_file)
         .env("CANONFLOW__POSTGRES__URL", setup.postgres_url)

@@ -75,6 +75,8 @@ async fn killed_cut_off_and_through_postgres_restarts_the_sink_ends_with_exactly
     let log = dir.path().join("sink.log");
     let spawn = |config: &std::path::Path| {
         Command::new(env!("CARGO_BIN_EXE_canonflow-sink"))
+            // Copies side by side: each its own free port for /metrics.
+            .env("CANONFLOW__TELEMETRY__LISTEN", "127.0.0.1:0")
             .arg("--config")
             .arg(config)
             // The stack's environment would override the file's PostgreSQL

@@ -118,6 +118,8 @@ pub fn run(setup: &Setup<'_>) -> Run {
 /// The release binary, logging JSON lines to `log_file`.
 fn spawn(config_file: &Path, log_file: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_canonflow-transformer"))
+        // Copies side by side: each its own free port for /metrics.
+        .env("CANONFLOW__TELEMETRY__LISTEN", "127.0.0.1:0")
         .arg("--config")
         .arg(config_file)
         .env(

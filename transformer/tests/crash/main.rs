@@ -79,6 +79,8 @@ async fn killed_at_random_the_transformer_maps_every_record_exactly_once() {
             break;
         }
         let mut child = Command::new(env!("CARGO_BIN_EXE_canonflow-transformer"))
+            // Copies side by side: each its own free port for /metrics.
+            .env("CANONFLOW__TELEMETRY__LISTEN", "127.0.0.1:0")
             .arg("--config")
             .arg(&config)
             .env("RUST_LOG", "warn")
