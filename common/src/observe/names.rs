@@ -152,6 +152,82 @@ pub fn buckets(name: &str) -> &'static [f64] {
 mod tests {
     use super::*;
 
+    /// `docs/metrics.md` lists every metric as a table row
+    /// `| \`name\` | kind | labels | meaning |`.
+    #[test]
+    fn spec_matches_docs() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/metrics.md");
+        let docs = std::fs::read_to_string(path).unwrap();
+        let documented: Vec<(String, String, String)> = docs
+            .lines()
+            .filter(|l| l.starts_with("| `canonflow_"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                (
+                    cells[1].trim_matches('`').to_owned(),
+                    cells[2].to_owned(),
+                    cells[3].replace('—', ""),
+                )
+            })
+            .collect();
+        let code: Vec<(String, String, String)> = ALL
+            .iter()
+            .map(|m| {
+                (
+                    m.name.to_owned(),
+                    m.kind.as_str().to_owned(),
+                    m.labels.join(", "),
+                )
+            })
+            .collect();
+        assert_eq!(
+            documented, code,
+            "docs/metrics.md and observe::names disagree"
+        );
+    }
+
+    /// The metric names a file mentions (`canonflow_…`), histogram series
+    /// (`_bucket`, `_sum`, `_count`) by their metric's name.
+    fn mentioned(text: &str) -> std::collections::BTreeSet<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("canonflow_"))
+            .map(|w| {
+                ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| w.strip_suffix(s))
+                    .filter(|base| {
+                        ALL.iter()
+                            .any(|m| m.name == *base && m.kind == Kind::Histogram)
+                    })
+                    .unwrap_or(w)
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn deploy_uses_only_spec_metrics() {
+        let deploy = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy");
+        let dashboard =
+            std::fs::read_to_string(format!("{deploy}/grafana/canonflow.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&dashboard).expect("the dashboard is JSON");
+        let alerts = std::fs::read_to_string(format!("{deploy}/prometheus/alerts.yml")).unwrap();
+        let spec: std::collections::BTreeSet<String> =
+            ALL.iter().map(|m| m.name.to_owned()).collect();
+        for (file, text) in [("dashboard", &dashboard), ("alerts", &alerts)] {
+            let unknown: Vec<_> = mentioned(text).difference(&spec).cloned().collect();
+            assert!(
+                unknown.is_empty(),
+                "the {file} uses metrics not in the spec: {unknown:?}"
+            );
+        }
+        let uncovered: Vec<_> = spec.difference(&mentioned(&dashboard)).cloned().collect();
+        assert!(
+            uncovered.is_empty(),
+            "the dashboard does not show {uncovered:?}"
+        );
+    }
+
     #[test]
     fn names_are_unique_and_follow_prometheus_conventions() {
         let mut seen = std::collections::HashSet::new();
