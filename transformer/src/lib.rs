@@ -8,6 +8,7 @@
 //! canonical id), one dead letter (`<prefix>.dlq.transformer`), or nothing
 //! when its stream has no mapping.
 
+mod drift;
 pub mod enrich;
 mod guard;
 pub mod mapping;
@@ -199,6 +200,7 @@ fn build(
         idle: IdleExit::new(settings.exit_when_idle_secs.map(Duration::from_secs)),
         totals: Totals::default(),
         unmapped: std::collections::HashSet::new(),
+        drift: settings.watch_drift.then(drift::DriftWatch::default),
     })
 }
 

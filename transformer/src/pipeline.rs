@@ -18,17 +18,18 @@ use std::time::{Duration, Instant};
 
 use canonflow_canonical::entities::Attributes;
 use canonflow_canonical::{Canonical, Catalog};
-use canonflow_common::Shutdown;
 use canonflow_common::kafka::{GroupContext, IdleExit};
 use canonflow_common::observe::health;
 use canonflow_common::topics::Topics;
+use canonflow_common::{Shutdown, headers};
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::OwnedMessage;
+use rdkafka::message::{Headers, OwnedMessage};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
+use crate::drift::DriftWatch;
 use crate::enrich::Enrichment;
 use crate::guard::{Guard, Tripped};
 use crate::mapping::Mappings;
@@ -56,6 +57,8 @@ pub struct Pipeline {
     pub totals: Totals,
     /// Streams without a mapping seen so far (each is logged once).
     pub unmapped: HashSet<(String, String)>,
+    /// Drift in the raw records' shape, when `watch_drift` is on.
+    pub drift: Option<DriftWatch>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -165,6 +168,9 @@ impl Pipeline {
         }
         totals.reemitted = reemits.len() as u64;
         for message in batch {
+            if let Some(drift) = &mut self.drift {
+                watch(drift, message);
+            }
             let mapping = Instant::now();
             let transformed = transform(
                 message,
@@ -310,6 +316,24 @@ impl Pipeline {
                 tracing::debug!(%topic, partition, error = %e, "not rewound (no longer assigned?)");
             }
         }
+    }
+}
+
+/// Compares a raw record's shape with its stream's baseline.
+fn watch(drift: &mut DriftWatch, message: &OwnedMessage) {
+    let header = |name: &str| {
+        message
+            .headers()?
+            .iter()
+            .find(|h| h.key == name)
+            .and_then(|h| std::str::from_utf8(h.value?).ok())
+    };
+    if let (Some(source), Some(stream), Some(payload)) = (
+        header(headers::SOURCE),
+        header(headers::STREAM),
+        message.payload(),
+    ) {
+        drift.observe(source, stream, payload);
     }
 }
 

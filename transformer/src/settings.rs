@@ -45,6 +45,10 @@ pub struct TransformerConfig {
     /// A Confluent-compatible schema registry to register the canonical
     /// schemas with and take their ids from. Unset: the embedded catalog
     /// (stable ids derived from the schemas, no server).
+    /// Watch each stream's raw records for drift (fields added, removed,
+    /// retyped, null rates moved): log events and metrics, see `drift`.
+    #[serde(default = "yes")]
+    pub watch_drift: bool,
     #[serde(default)]
     pub schema_registry: Option<canonflow_canonical::registry::RegistryConfig>,
 }
@@ -108,4 +112,8 @@ fn default_ratio() -> f64 {
 }
 fn default_window() -> u64 {
     10_000
+}
+
+fn yes() -> bool {
+    true
 }

@@ -101,6 +101,9 @@ metrics! {
     TRANSFORMER_TRANSACTION_SECONDS = "canonflow_transformer_transaction_duration_seconds", Histogram, [],
         "Time from beginning a batch's transaction to its commit.";
 
+    DRIFT_EVENTS = "canonflow_transformer_drift_events_total", Counter, ["source", "stream", "kind"],
+        "Changes in a stream's raw records against its baseline: field_added, field_removed, type_changed, null_rate (each field and kind once; the log event names the field).";
+
     // Sink.
     SINK_RECORDS_IN = "canonflow_sink_records_in_total", Counter, [],
         "Canonical records consumed and committed (= rows by outcome + dead-lettered).";
