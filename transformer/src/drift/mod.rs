@@ -13,7 +13,7 @@
 //! - `null_rate`: a field whose share of nulls over the last `WINDOW`
 //!   records differs from the baseline's by more than `NULL_RATE_SHIFT`.
 //!
-//! Only the top level is read, without building values (`Shape`), so
+//! Only the top level is read, without building values (`shape`), so
 //! watching costs a fraction of mapping.
 
 use std::borrow::Cow;
@@ -21,8 +21,9 @@ use std::collections::{HashMap, HashSet};
 
 use ::metrics::counter;
 use canonflow_common::observe::names;
-use serde::Deserialize;
-use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use shape::Shape;
+
+mod shape;
 
 /// Records that make a stream's baseline.
 pub const BASELINE: u64 = 500;
@@ -67,9 +68,8 @@ pub struct Event {
     pub detail: String,
 }
 
-/// JSON types as bits.
+/// JSON types as bits, in [`shape::TYPES`] order.
 const NULL: u8 = 1;
-const TYPES: [&str; 6] = ["null", "boolean", "number", "string", "array", "object"];
 
 #[derive(Debug, Default)]
 struct Field {
@@ -179,7 +179,9 @@ impl Profile {
                 });
             }
         }
-        if self.records == BASELINE || (!in_baseline && (self.records - BASELINE).is_multiple_of(WINDOW)) {
+        if self.records == BASELINE
+            || (!in_baseline && (self.records - BASELINE).is_multiple_of(WINDOW))
+        {
             if !in_baseline {
                 events.extend(self.judge_window());
             }
@@ -232,82 +234,13 @@ impl Profile {
 }
 
 fn type_names(bits: u8) -> String {
-    TYPES
+    shape::TYPES
         .iter()
         .enumerate()
         .filter(|(i, _)| bits & (1 << i) != 0)
         .map(|(_, name)| *name)
         .collect::<Vec<_>>()
         .join(" or ")
-}
-
-/// A JSON object's top-level field names, each with its value's type bit.
-struct Shape<'a>(Vec<(Cow<'a, str>, u8)>);
-
-impl<'de> Deserialize<'de> for Shape<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> Visitor<'de> for Fields {
-            type Value = Shape<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape<'de>, A::Error> {
-                let mut fields = Vec::new();
-                while let Some(name) = map.next_key::<Cow<'de, str>>()? {
-                    let TypeBit(bit) = map.next_value()?;
-                    fields.push((name, bit));
-                }
-                Ok(Shape(fields))
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
-}
-
-/// A JSON value's type, its content skipped.
-struct TypeBit(u8);
-
-impl<'de> Deserialize<'de> for TypeBit {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Kind;
-        impl<'de> Visitor<'de> for Kind {
-            type Value = TypeBit;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_unit<E>(self) -> Result<TypeBit, E> {
-                Ok(TypeBit(1))
-            }
-            fn visit_none<E>(self) -> Result<TypeBit, E> {
-                Ok(TypeBit(1))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<TypeBit, E> {
-                Ok(TypeBit(1 << 1))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<TypeBit, E> {
-                Ok(TypeBit(1 << 2))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<TypeBit, E> {
-                Ok(TypeBit(1 << 2))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<TypeBit, E> {
-                Ok(TypeBit(1 << 2))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<TypeBit, E> {
-                Ok(TypeBit(1 << 3))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<TypeBit, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(TypeBit(1 << 4))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TypeBit, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(TypeBit(1 << 5))
-            }
-        }
-        deserializer.deserialize_any(Kind)
-    }
 }
 
 #[cfg(test)]
@@ -414,6 +347,9 @@ mod tests {
             format!(r#"{{"id":{i},"email":{email},"tags":["a"]}}"#)
         });
         assert_eq!(events, []);
+        // An escaped name is the same field.
+        let escaped = br#"{"id":1,"em\u0061il":"x@y","tags":[]}"#;
+        assert_eq!(watch.observe("hr", "workers", escaped), []);
         assert_eq!(watch.observe("hr", "workers", b"[1,2]"), []);
         assert_eq!(watch.observe("hr", "workers", b"not json"), []);
     }
