@@ -85,6 +85,8 @@ pub async fn run_with_status(
     shutdown: Shutdown,
     status: Arc<Status>,
 ) -> Result<Totals, Error> {
+    // Not ready until connected.
+    observe::health().depends_on(observe::Dependency::Postgres);
     let deployment = config.deployment()?;
     let settings: SinkConfig = config.section_or_default("sink")?;
     settings.validate().map_err(Error::Settings)?;

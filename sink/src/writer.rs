@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use canonflow_common::headers;
 use canonflow_common::kafka::{self, GroupContext};
+use canonflow_common::observe::{Dependency, health};
 use canonflow_common::{ErrorClass, Shutdown};
 use chrono::{SecondsFormat, Utc};
 use rdkafka::Message;
@@ -33,6 +34,8 @@ use crate::{Error, metrics};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long the writer waits for a batch before checking PostgreSQL.
+const IDLE_PING: Duration = Duration::from_secs(5);
 
 pub struct Writer {
     pub consumer: Arc<StreamConsumer<GroupContext>>,
@@ -58,7 +61,17 @@ impl Writer {
         shutdown: Shutdown,
     ) -> Result<Totals, Error> {
         let mut totals = Totals::default();
-        while let Some(mut batch) = queue.recv().await {
+        loop {
+            let received = tokio::select! {
+                received = queue.recv() => received,
+                () = tokio::time::sleep(IDLE_PING) => {
+                    self.ping().await;
+                    continue;
+                }
+            };
+            let Some(mut batch) = received else {
+                break;
+            };
             let started = std::time::Instant::now();
             let Some(applied) = self.write_with_retry(&batch, &shutdown).await? else {
                 break;
@@ -94,6 +107,16 @@ impl Writer {
         }
         kafka::close_with_deadline(self.producer, kafka::local::CLOSE_TIMEOUT);
         Ok(totals)
+    }
+
+    /// While no batch comes, asks PostgreSQL for `select 1`, so that
+    /// readiness knows it is gone before a write would.
+    async fn ping(&self) {
+        let answered = sqlx::query("select 1").execute(&self.pool).await;
+        if let Err(e) = &answered {
+            tracing::debug!(error = %e, "PostgreSQL does not answer");
+        }
+        health().set(Dependency::Postgres, answered.is_ok());
     }
 
     /// `None` when shutdown came while PostgreSQL was unreachable.

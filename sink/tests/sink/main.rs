@@ -8,6 +8,7 @@ mod support;
 
 mod backpressure;
 mod deletes;
+mod readiness;
 
 use canonflow_common::headers;
 use canonflow_testkit::drain;
