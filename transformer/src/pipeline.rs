@@ -209,13 +209,17 @@ impl Pipeline {
                 return Err(e);
             }
         }
-        let result = self.commit(batch);
-        if result.is_err() {
-            self.abort();
-            return result;
-        }
+        let committed = match self.commit(batch) {
+            Ok(committed) => committed,
+            Err(e) => {
+                self.abort();
+                return Err(e);
+            }
+        };
         totals.raw = batch.len() as u64;
-        self.store_offsets(batch);
+        if let Some(offsets) = committed {
+            self.store_offsets(&offsets);
+        }
         counts.committed(&totals, batch, started.elapsed());
         tracing::debug!(?totals, "batch committed");
         self.totals.add(&totals);
@@ -257,11 +261,13 @@ impl Pipeline {
         }
     }
 
-    fn commit(&self, batch: &[OwnedMessage]) -> Result<(), BatchError> {
+    /// Commits the transaction with `batch`'s offsets; returns them.
+    fn commit(&self, batch: &[OwnedMessage]) -> Result<Option<TopicPartitionList>, BatchError> {
         if batch.is_empty() {
             return self
                 .producer
                 .commit_transaction(TRANSACTION_TIMEOUT)
+                .map(|()| None)
                 .map_err(BatchError::kafka);
         }
         let offsets = next_offsets(batch).map_err(BatchError::kafka)?;
@@ -274,16 +280,16 @@ impl Pipeline {
             .map_err(BatchError::kafka)?;
         self.producer
             .commit_transaction(TRANSACTION_TIMEOUT)
-            .map_err(BatchError::kafka)
+            .map_err(BatchError::kafka)?;
+        Ok(Some(offsets))
     }
 
     /// Tells the consumer what the transaction committed: offsets are
     /// committed by the producer, so only stored offsets let librdkafka's
     /// statistics report this group's lag (`observe::kafka`). Storing
     /// commits nothing (auto-commit is off).
-    fn store_offsets(&self, batch: &[OwnedMessage]) {
-        let stored = next_offsets(batch).and_then(|offsets| self.consumer.store_offsets(&offsets));
-        if let Err(e) = stored {
+    fn store_offsets(&self, offsets: &TopicPartitionList) {
+        if let Err(e) = self.consumer.store_offsets(offsets) {
             tracing::debug!(error = %e, "offsets not stored (rebalanced?); lag is reported late");
         }
     }
