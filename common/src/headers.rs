@@ -4,7 +4,7 @@
 //! Header values are UTF-8 text. Provenance headers travel with a record
 //! from stage to stage; error headers are added to dead letters.
 
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::{Header, Headers, OwnedHeaders};
 
 /// Source system name, e.g. `hr`.
 pub const SOURCE: &str = "canonflow.source";
@@ -20,6 +20,12 @@ pub const REQUEST_URL: &str = "canonflow.request_url";
 pub const PAGE: &str = "canonflow.page";
 /// The record's normalized cursor value (JSON), when the stream has one.
 pub const CURSOR: &str = "canonflow.cursor";
+
+/// W3C trace context (`00-<trace id>-<span id>-<flags>`) of the span that
+/// sent the record, so the next stage's spans continue its trace
+/// (`observe::trace`). The standard header name, as other Kafka
+/// instrumentation writes it.
+pub const TRACEPARENT: &str = "traceparent";
 
 /// Dead letters: the stage that rejected the record.
 pub const ERROR_STAGE: &str = "canonflow.error.stage";
@@ -79,7 +85,57 @@ impl ErrorHeaders<'_> {
     }
 }
 
+/// The value of header `name`, if present and UTF-8 text.
+pub fn text<'a, H: Headers>(headers: Option<&'a H>, name: &str) -> Option<&'a str> {
+    let value = headers?.iter().find(|h| h.key == name)?.value?;
+    std::str::from_utf8(value).ok()
+}
+
+/// A record's headers for what a stage sends on from it: all of them,
+/// with `traceparent`, when the stage traces, in place of the record's own
+/// [`TRACEPARENT`].
+pub fn carried(own: Option<&OwnedHeaders>, traceparent: Option<&str>) -> OwnedHeaders {
+    let Some(traceparent) = traceparent else {
+        return own.map_or_else(OwnedHeaders::new, Clone::clone);
+    };
+    let mut out = OwnedHeaders::new_with_capacity(own.map_or(0, Headers::count) + 1);
+    for header in own.iter().flat_map(|h| h.iter()) {
+        if header.key != TRACEPARENT {
+            out = out.insert(header);
+        }
+    }
+    out.insert(Header {
+        key: TRACEPARENT,
+        value: Some(traceparent),
+    })
+}
+
 /// A record's coordinates as [`ERROR_ORIGIN`] holds them: `topic/partition/offset`.
 pub fn origin(topic: &str, partition: i32, offset: i64) -> String {
     format!("{topic}/{partition}/{offset}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carried_headers_replace_only_the_trace_context() {
+        let own = OwnedHeaders::new()
+            .insert(Header {
+                key: SOURCE,
+                value: Some("hr"),
+            })
+            .insert(Header {
+                key: TRACEPARENT,
+                value: Some("00-a-b-01"),
+            });
+        let out = carried(Some(&own), Some("00-c-d-01"));
+        assert_eq!(out.count(), 2);
+        assert_eq!(text(Some(&out), SOURCE), Some("hr"));
+        assert_eq!(text(Some(&out), TRACEPARENT), Some("00-c-d-01"));
+        let untraced = carried(Some(&own), None);
+        assert_eq!(text(Some(&untraced), TRACEPARENT), Some("00-a-b-01"));
+        assert_eq!(text(None::<&OwnedHeaders>, SOURCE), None);
+    }
 }

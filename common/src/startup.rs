@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{ConfigError, ConfigSource, Deployment};
+use crate::observe::trace::Traces;
 use crate::observe::{self, ObserveError, Stage};
 use crate::shutdown::Shutdown;
 use crate::telemetry::{self, TelemetryError};
@@ -25,6 +26,8 @@ pub struct Startup {
     pub source: ConfigSource,
     pub deployment: Deployment,
     pub shutdown: Shutdown,
+    /// Flushes unexported spans when dropped: keep it until `run` returns.
+    pub traces: Traces,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,17 +43,21 @@ pub enum StartupError {
 /// How long a stage may take to stop after SIGTERM before it is ended.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// Loads configuration, installs logging, metrics with their HTTP endpoint,
-/// and the signal watcher. Must be called inside a Tokio runtime.
+/// Loads configuration, installs logging, tracing, metrics with their HTTP
+/// endpoint, and the signal watcher. Must be called inside a Tokio runtime.
 pub fn start(args: &StageArgs, stage: Stage) -> Result<Startup, StartupError> {
     let source = ConfigSource::load(args.config.as_deref())?;
     let deployment = source.deployment()?;
-    telemetry::init(&deployment.telemetry)?;
+    let traces = telemetry::init(
+        &deployment.telemetry,
+        &format!("canonflow-{}", stage.as_str()),
+    )?;
     observe::install(stage, &deployment.telemetry)?;
     let shutdown = Shutdown::on_signals(SHUTDOWN_GRACE);
     Ok(Startup {
         source,
         deployment,
         shutdown,
+        traces,
     })
 }

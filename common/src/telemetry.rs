@@ -1,11 +1,16 @@
-//! Logging set-up: human-readable lines locally, JSON lines in production;
-//! the `[telemetry]` section, whose endpoint settings `observe` reads.
+//! Logging and tracing set-up: human-readable lines locally, JSON lines in
+//! production, spans as OpenTelemetry spans (`observe::trace`); the
+//! `[telemetry]` section, whose endpoint settings `observe` reads.
 //!
 //! `RUST_LOG`, when set, overrides the configured level. Must be called once,
-//! at the start of a binary; libraries only emit `tracing` events.
+//! at the start of a binary; libraries only emit `tracing` events and spans.
 
 use serde::Deserialize;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
+
+use crate::observe::trace::{TraceError, Traces};
 
 /// `[telemetry]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -27,6 +32,11 @@ pub struct TelemetryConfig {
     /// reports the process stalled.
     #[serde(default = "default_stall_secs")]
     pub stall_secs: u64,
+    /// An OpenTelemetry collector's OTLP/HTTP base URL, e.g.
+    /// `http://otel-collector:4318`: spans are exported there. Unset: to
+    /// where `OTEL_EXPORTER_OTLP_ENDPOINT` says, if set, else nowhere.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for TelemetryConfig {
@@ -37,6 +47,7 @@ impl Default for TelemetryConfig {
             http: true,
             listen: None,
             stall_secs: default_stall_secs(),
+            otlp_endpoint: None,
         }
     }
 }
@@ -72,10 +83,14 @@ pub enum TelemetryError {
     },
     #[error("a global logger is already installed")]
     AlreadyInstalled,
+    #[error(transparent)]
+    Traces(#[from] TraceError),
 }
 
-/// Installs the global subscriber; logs go to stderr.
-pub fn init(config: &TelemetryConfig) -> Result<(), TelemetryError> {
+/// Installs the global subscriber: logs to stderr, spans to the tracer
+/// of `service` (e.g. `canonflow-sink`). Keep what it returns until the
+/// process ends: dropping it flushes the spans not yet exported.
+pub fn init(config: &TelemetryConfig, service: &str) -> Result<Traces, TelemetryError> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(env) if !env.is_empty() => EnvFilter::try_new(&env),
         _ => EnvFilter::try_new(&config.log_level),
@@ -84,16 +99,24 @@ pub fn init(config: &TelemetryConfig) -> Result<(), TelemetryError> {
         level: config.log_level.clone(),
         source,
     })?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let installed = match config.log_format {
-        LogFormat::Human => builder.compact().try_init(),
-        LogFormat::Json => builder
+    let traces = Traces::start(service, config.otlp_endpoint.as_deref())?;
+    let spans = tracing_opentelemetry::layer()
+        .with_tracer(traces.tracer())
+        .with_tracked_inactivity(false);
+    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let lines = match config.log_format {
+        LogFormat::Human => lines.compact().boxed(),
+        LogFormat::Json => lines
             .json()
             .with_current_span(true)
             .flatten_event(true)
-            .try_init(),
+            .boxed(),
     };
-    installed.map_err(|_| TelemetryError::AlreadyInstalled)
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(lines)
+        .with(spans)
+        .try_init()
+        .map_err(|_| TelemetryError::AlreadyInstalled)?;
+    Ok(traces)
 }

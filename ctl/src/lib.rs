@@ -53,10 +53,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = ConfigSource::load(cli.config.as_deref())?;
     let deployment = config.deployment()?;
     // Quiet by default: the CLI's output is on stdout.
-    let _ = telemetry::init(&TelemetryConfig {
-        log_level: "warn".into(),
-        ..deployment.telemetry.clone()
-    });
+    let _traces = telemetry::init(
+        &TelemetryConfig {
+            log_level: "warn".into(),
+            ..deployment.telemetry.clone()
+        },
+        "canonflow-ctl",
+    );
     match cli.command {
         Command::Check(args) => check::run(&deployment, &args).await,
         Command::Dlq(command) => dlq::run(&deployment, command).await,

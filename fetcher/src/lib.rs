@@ -10,6 +10,7 @@
 //! schedules each one. Nothing here commits a consumer offset: the
 //! fetcher's position is its checkpoints.
 
+mod batch;
 pub mod checkpoint;
 pub mod cursor;
 pub mod http;

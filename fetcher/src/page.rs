@@ -27,6 +27,8 @@ pub struct PageContext {
     /// Already redacted.
     pub request_url: String,
     pub page: u64,
+    /// W3C trace context of the page's `fetch_page` span, if traced.
+    pub trace: Option<String>,
 }
 
 /// A record ready for the raw topic. The payload shares the response
@@ -125,10 +127,15 @@ fn read_cursor(record: &Value, config: &CursorConfig) -> Result<CursorValue, Sha
     })
 }
 
-/// Provenance headers of a raw record.
-pub fn headers(context: &PageContext, cursor: Option<CursorValue>) -> OwnedHeaders {
+/// Provenance headers of a raw record, with the trace context of the span
+/// that publishes it.
+pub fn headers(
+    context: &PageContext,
+    cursor: Option<CursorValue>,
+    traceparent: Option<&str>,
+) -> OwnedHeaders {
     let page = context.page.to_string();
-    let mut headers = OwnedHeaders::new_with_capacity(7)
+    let mut headers = OwnedHeaders::new_with_capacity(8)
         .insert(header(headers::SOURCE, &context.source))
         .insert(header(headers::STREAM, &context.stream))
         .insert(header(headers::FETCHED_AT, &context.fetched_at))
@@ -139,11 +146,18 @@ pub fn headers(context: &PageContext, cursor: Option<CursorValue>) -> OwnedHeade
         let json = serde_json::to_string(&cursor).unwrap_or_default();
         headers = headers.insert(header(headers::CURSOR, &json));
     }
+    if let Some(traceparent) = traceparent {
+        headers = headers.insert(header(headers::TRACEPARENT, traceparent));
+    }
     headers
 }
 
 /// Headers of a fetcher dead letter: provenance plus the error.
-pub fn dead_letter_headers(context: &PageContext, error: &ShapeError) -> OwnedHeaders {
+pub fn dead_letter_headers(
+    context: &PageContext,
+    error: &ShapeError,
+    traceparent: Option<&str>,
+) -> OwnedHeaders {
     headers::ErrorHeaders {
         stage: "fetcher",
         class: "invalid_input",
@@ -152,7 +166,7 @@ pub fn dead_letter_headers(context: &PageContext, error: &ShapeError) -> OwnedHe
         time: &context.fetched_at,
         origin: &context.request_url,
     }
-    .add_to(headers(context, None))
+    .add_to(headers(context, None, traceparent))
 }
 
 fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {

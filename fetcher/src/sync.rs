@@ -10,17 +10,20 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use canonflow_common::observe::trace::{self, spans};
 use canonflow_common::{Classify, ErrorClass};
 use chrono::{SecondsFormat, Utc};
 use serde_json::value::RawValue;
+use tracing::Instrument as _;
+use tracing::field::Empty;
 
+use crate::batch;
 use crate::checkpoint::{Checkpoint, SyncState};
 use crate::cursor::CursorValue;
 use crate::http::{FetchError, SourceClient};
-use crate::metrics;
 use crate::page::{self, PageContext, SplitPage};
 use crate::paginate::{self, PageFacts, PagePosition};
-use crate::publish::{Outgoing, PublishError, Publisher};
+use crate::publish::{PublishError, Publisher};
 use crate::records::ShapeError;
 use crate::source::{CursorConfig, Pagination, SourceConfig, StreamConfig, WatermarkRequest};
 
@@ -93,9 +96,6 @@ pub struct BatchLimits {
     pub max_wait: Duration,
 }
 
-/// Publishing is retried this many times before the sync fails.
-const PUBLISH_ATTEMPTS: u32 = 5;
-
 /// Runs one sync, resuming `last` if it is in progress; `last` follows
 /// every published checkpoint. Cancel-safe between and during pages: an
 /// unpublished page is fetched again by the next sync.
@@ -110,7 +110,8 @@ pub async fn run(
     let mut batch: Vec<(PageContext, SplitPage)> = Vec::new();
     let mut batch_started = Instant::now();
     loop {
-        let (context, split, next) = fetch_page(ctx, &position, watermark, &checkpoint).await?;
+        let (context, split, next) =
+            traced_fetch_page(ctx, &position, watermark, &checkpoint).await?;
         checkpoint.pages = context.page;
         checkpoint.records += split.records.len() as u64;
         checkpoint.max_cursor = checkpoint.max_cursor.max(split.max_cursor());
@@ -125,7 +126,7 @@ pub async fn run(
         let batched: usize = batch.iter().map(|(_, page)| page.len()).sum();
         let full = batched >= ctx.batch.records || batch_started.elapsed() >= ctx.batch.max_wait;
         if next.is_none() || full {
-            publish_batch(ctx, &batch, &mut checkpoint).await?;
+            batch::publish(ctx, &batch, &mut checkpoint).await?;
             *last = Some(checkpoint.clone());
             batch.clear();
             batch_started = Instant::now();
@@ -135,6 +136,38 @@ pub async fn run(
             None => return Ok(checkpoint),
         }
     }
+}
+
+/// [`fetch_page`] in a span of its own: a page starts a trace, which its
+/// records carry on.
+async fn traced_fetch_page(
+    ctx: &StreamContext,
+    position: &PagePosition,
+    watermark: Option<(&str, &str)>,
+    checkpoint: &Checkpoint,
+) -> Result<(PageContext, SplitPage, Option<PagePosition>), SyncError> {
+    let span = tracing::info_span!(
+        parent: None,
+        spans::FETCH_PAGE,
+        source = %ctx.source.name,
+        stream = %ctx.stream.name,
+        page = checkpoint.pages + 1,
+        records = Empty,
+        trace_id = Empty,
+    );
+    trace::record_trace_id(&span);
+    let fetched = fetch_page(ctx, position, watermark, checkpoint)
+        .instrument(span.clone())
+        .await;
+    match &fetched {
+        Ok((_, split, _)) => {
+            span.record("records", split.len());
+        }
+        Err(e) => trace::fail(&span, e),
+    }
+    let (mut context, split, next) = fetched?;
+    context.trace = trace::traceparent(&span);
+    Ok((context, split, next))
 }
 
 /// Fetches and splits the page at `position`; returns it with the position
@@ -159,6 +192,7 @@ async fn fetch_page(
         fetched_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
         request_url: ctx.client.redact(&url),
         page: checkpoint.pages + 1,
+        trace: None,
     };
     let shape_error = |error| SyncError::Shape {
         source_name: ctx.source.name.clone(),
@@ -263,63 +297,6 @@ fn watermark_param(
             (param.clone(), template.replace("{watermark}", &value))
         }
     })
-}
-
-/// Publishes the pages of `batch` and the checkpoint after them in one
-/// transaction, retrying retryable failures a few times.
-async fn publish_batch(
-    ctx: &StreamContext,
-    batch: &[(PageContext, SplitPage)],
-    checkpoint: &mut Checkpoint,
-) -> Result<(), SyncError> {
-    let dead_key = format!("{}/{}/", ctx.source.name, ctx.stream.name);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let mut raw = Vec::new();
-        let mut dead = Vec::new();
-        for (context, page) in batch {
-            raw.extend(page.records.iter().map(|r| Outgoing {
-                key: &r.key,
-                payload: &r.payload,
-                headers: page::headers(context, r.cursor),
-            }));
-            dead.extend(page.rejected.iter().map(|r| Outgoing {
-                key: &dead_key,
-                payload: &r.payload,
-                headers: page::dead_letter_headers(context, &r.error),
-            }));
-        }
-        match ctx.publisher.publish(raw, dead, checkpoint).await {
-            Ok(()) => break,
-            Err(cause) if cause.class() == ErrorClass::Retryable && attempt < PUBLISH_ATTEMPTS => {
-                tracing::warn!(source = %ctx.source.name, stream = %ctx.stream.name, error = %cause, attempt, "publishing failed; retrying");
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-            }
-            Err(cause) => {
-                return Err(SyncError::Publish {
-                    source_name: ctx.source.name.clone(),
-                    stream: ctx.stream.name.clone(),
-                    cause,
-                });
-            }
-        }
-    }
-    metrics::published(
-        &ctx.source.name,
-        &ctx.stream.name,
-        batch.len(),
-        batch.iter().map(|(_, page)| page.records.len()).sum(),
-        batch.iter().map(|(_, page)| page.rejected.len()).sum(),
-    );
-    for (context, page) in batch.iter().filter(|(_, page)| !page.rejected.is_empty()) {
-        tracing::warn!(
-            source = %context.source, stream = %context.stream, url = %context.request_url,
-            rejected = page.rejected.len(), first = %page.rejected[0].error,
-            "records dead-lettered"
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]

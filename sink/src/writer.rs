@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use canonflow_common::headers;
 use canonflow_common::kafka::{self, GroupContext};
+use canonflow_common::observe::trace::{Fanout, spans};
 use canonflow_common::observe::{Dependency, health};
 use canonflow_common::{ErrorClass, Shutdown};
 use chrono::{SecondsFormat, Utc};
@@ -25,6 +26,8 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
+use tracing::Instrument as _;
+use tracing::field::Empty;
 
 use crate::pipeline::{Status, Totals};
 use crate::prepare::{Batch, DeadLetter};
@@ -69,44 +72,63 @@ impl Writer {
                     continue;
                 }
             };
-            let Some(mut batch) = received else {
+            let Some(batch) = received else {
                 break;
             };
-            let started = std::time::Instant::now();
-            let Some(applied) = self.write_with_retry(&batch, &shutdown).await? else {
+            let fanout = trace_batch(&batch.messages);
+            let written = self
+                .write_batch(batch, &mut totals, &shutdown)
+                .instrument(fanout.batch().clone())
+                .await;
+            fanout.finish();
+            if !written? {
                 break;
-            };
-            let (applied, rejected) = applied;
-            let rejected_rows = rejected.len();
-            let mut dead = std::mem::take(&mut batch.dead);
-            dead.extend(rejected.into_iter().map(|r| DeadLetter {
-                index: r.index,
-                error: r.error,
-            }));
-            metrics::database_error(ErrorClass::InvalidInput, rejected_rows);
-            self.dead_letter(&batch.messages, &dead).await?;
-            self.commit(&batch)?;
-            metrics::batch_written(
-                &batch.messages,
-                applied,
-                batch.superseded,
-                dead.len(),
-                started.elapsed(),
-            );
-            totals.records += batch.messages.len() as u64;
-            totals.applied.add(applied);
-            totals.superseded += batch.superseded;
-            totals.dead_letters += dead.len() as u64;
-            tracing::debug!(
-                records = batch.messages.len(),
-                ?applied,
-                dead_letters = dead.len(),
-                write_ms = started.elapsed().as_millis() as u64,
-                "batch written"
-            );
+            }
         }
         kafka::close_with_deadline(self.producer, kafka::local::CLOSE_TIMEOUT);
         Ok(totals)
+    }
+
+    /// Writes one batch, publishes its dead letters and commits its offsets;
+    /// `false` when shutdown came while PostgreSQL was unreachable.
+    async fn write_batch(
+        &self,
+        mut batch: Batch,
+        totals: &mut Totals,
+        shutdown: &Shutdown,
+    ) -> Result<bool, Error> {
+        let started = std::time::Instant::now();
+        let Some((applied, rejected)) = self.write_with_retry(&batch, shutdown).await? else {
+            return Ok(false);
+        };
+        let rejected_rows = rejected.len();
+        let mut dead = std::mem::take(&mut batch.dead);
+        dead.extend(rejected.into_iter().map(|r| DeadLetter {
+            index: r.index,
+            error: r.error,
+        }));
+        metrics::database_error(ErrorClass::InvalidInput, rejected_rows);
+        self.dead_letter(&batch.messages, &dead).await?;
+        self.commit(&batch)?;
+        metrics::batch_written(
+            &batch.messages,
+            applied,
+            batch.superseded,
+            dead.len(),
+            started.elapsed(),
+        );
+        totals.records += batch.messages.len() as u64;
+        totals.applied.add(applied);
+        totals.superseded += batch.superseded;
+        totals.dead_letters += dead.len() as u64;
+        tracing::debug!(
+            records = batch.messages.len(),
+            ?applied,
+            dead_letters = dead.len(),
+            write_ms = started.elapsed().as_millis() as u64,
+            "batch written"
+        );
+        Ok(true)
     }
 
     /// While no batch comes, asks PostgreSQL for `select 1`, so that
@@ -217,4 +239,24 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// The spans of a batch write: the batch's own, and a `write` branch per
+/// trace its records carry (one per source page, usually).
+fn trace_batch(messages: &[OwnedMessage]) -> Fanout {
+    let mut fanout = Fanout::new(tracing::info_span!(
+        parent: None,
+        spans::WRITE_BATCH,
+        records = messages.len(),
+        trace_id = Empty,
+    ));
+    for message in messages {
+        let parent = headers::text(message.headers(), headers::TRACEPARENT);
+        fanout.carry(
+            parent,
+            1,
+            || tracing::info_span!(parent: None, spans::WRITE, topic = message.topic()),
+        );
+    }
+    fanout
 }

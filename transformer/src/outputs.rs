@@ -30,13 +30,15 @@ pub enum Transformed {
     Unmapped { source: String, stream: String },
 }
 
-/// Maps and encodes one raw record.
+/// Maps and encodes one raw record; what it becomes carries `traceparent`
+/// (the `map` span's) in place of the raw record's.
 pub fn transform(
     message: &OwnedMessage,
     mappings: &Mappings,
     enrichment: &Enrichment,
     catalog: &Catalog,
     topics: &Topics,
+    traceparent: Option<&str>,
 ) -> Transformed {
     let header = |name: &str| {
         message
@@ -57,7 +59,9 @@ pub fn transform(
         Ok(Outcome::Unmapped { source, stream }) => {
             return Transformed::Unmapped { source, stream };
         }
-        Err(error) => return dead_letter(message, topics, &raw, mappings, &error),
+        Err(error) => {
+            return dead_letter(message, topics, &raw, mappings, &error, traceparent);
+        }
     };
     enrichment.apply(&mut entity);
     if let Attributes::CostCenter(_) = entity.attributes {
@@ -71,9 +75,7 @@ pub fn transform(
                 topic: topics.canonical(kind.name()),
                 key: Some(entity.canonical_id.into_bytes()),
                 payload: Some(payload),
-                headers: message
-                    .headers()
-                    .map_or_else(OwnedHeaders::new, Clone::clone),
+                headers: headers::carried(message.headers(), traceparent),
             },
             kind,
         },
@@ -85,19 +87,22 @@ pub fn transform(
             &raw,
             mappings,
             &MapError::new("", e.to_string()),
+            traceparent,
         ),
     }
 }
 
-/// An enriched entity to publish again: its headers say where it is from.
+/// An enriched entity to publish again: its headers say where it is from,
+/// and carry `traceparent` (the batch's).
 pub fn reemit(
     entity: &Canonical<Attributes>,
     catalog: &Catalog,
     topics: &Topics,
+    traceparent: Option<&str>,
 ) -> Result<Output, String> {
     let kind = entity.attributes.kind();
     let payload = wire::encode(catalog, kind, entity).map_err(|e| e.to_string())?;
-    let headers = OwnedHeaders::new_with_capacity(2)
+    let mut headers = OwnedHeaders::new_with_capacity(3)
         .insert(Header {
             key: headers::SOURCE,
             value: Some(&entity.source),
@@ -106,6 +111,12 @@ pub fn reemit(
             key: headers::STREAM,
             value: Some(&entity.stream),
         });
+    if let Some(traceparent) = traceparent {
+        headers = headers.insert(Header {
+            key: headers::TRACEPARENT,
+            value: Some(traceparent),
+        });
+    }
     Ok(Output {
         topic: topics.canonical(kind.name()),
         key: Some(entity.canonical_id.clone().into_bytes()),
@@ -120,6 +131,7 @@ fn dead_letter(
     raw: &RawRecord<'_>,
     mappings: &Mappings,
     error: &MapError,
+    traceparent: Option<&str>,
 ) -> Transformed {
     let origin = headers::origin(raw.topic, raw.partition, raw.offset);
     let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
@@ -140,11 +152,7 @@ fn dead_letter(
         time: &now,
         origin: &origin,
     }
-    .add_to(
-        message
-            .headers()
-            .map_or_else(OwnedHeaders::new, Clone::clone),
-    );
+    .add_to(headers::carried(message.headers(), traceparent));
     if let Some(version) = &version {
         out = out.insert(Header {
             key: headers::ERROR_MAPPING_VERSION,

@@ -20,14 +20,16 @@ use canonflow_canonical::entities::Attributes;
 use canonflow_canonical::{Canonical, Catalog};
 use canonflow_common::kafka::{GroupContext, IdleExit};
 use canonflow_common::observe::health;
+use canonflow_common::observe::trace::{Fanout, spans};
 use canonflow_common::topics::Topics;
 use canonflow_common::{Shutdown, headers};
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Headers, OwnedMessage};
+use rdkafka::message::OwnedMessage;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use tracing::field::Empty;
 
 use crate::drift::DriftWatch;
 use crate::enrich::Enrichment;
@@ -152,11 +154,21 @@ impl Pipeline {
         let started = Instant::now();
         let mut totals = Totals::default();
         let mut counts = BatchCounts::new();
+        let mut fanout = Fanout::new(tracing::info_span!(
+            parent: None,
+            spans::TRANSFORM_BATCH,
+            records = batch.len(),
+            reemitted = reemits.len(),
+            trace_id = Empty,
+        ));
+        let span = fanout.batch().clone();
+        let _entered = span.enter();
         self.producer
             .begin_transaction()
             .map_err(BatchError::kafka)?;
         for entity in reemits {
-            let sent = outputs::reemit(entity, &self.catalog, &self.topics)
+            let carried = fanout.carry(None, 0, tracing::Span::none);
+            let sent = outputs::reemit(entity, &self.catalog, &self.topics, carried)
                 .map_err(|e| {
                     BatchError::Fatal(Error::Kafka(format!("encoding an enriched entity: {e}")))
                 })
@@ -172,12 +184,15 @@ impl Pipeline {
                 watch(drift, message);
             }
             let mapping = Instant::now();
+            let parent = headers::text(message.headers(), headers::TRACEPARENT);
+            let carried = fanout.carry(parent, 1, || map_span(message));
             let transformed = transform(
                 message,
                 &self.mappings,
                 &self.enrichment,
                 &self.catalog,
                 &self.topics,
+                carried,
             );
             counts.map_seconds.record(mapping.elapsed().as_secs_f64());
             let output = match transformed {
@@ -222,6 +237,7 @@ impl Pipeline {
         }
         counts.committed(&totals, batch, started.elapsed());
         tracing::debug!(?totals, "batch committed");
+        fanout.finish();
         self.totals.add(&totals);
         Ok(())
     }
@@ -327,13 +343,7 @@ impl Pipeline {
 
 /// Compares a raw record's shape with its stream's baseline.
 fn watch(drift: &mut DriftWatch, message: &OwnedMessage) {
-    let header = |name: &str| {
-        message
-            .headers()?
-            .iter()
-            .find(|h| h.key == name)
-            .and_then(|h| std::str::from_utf8(h.value?).ok())
-    };
+    let header = |name| headers::text(message.headers(), name);
     if let (Some(source), Some(stream), Some(payload)) = (
         header(headers::SOURCE),
         header(headers::STREAM),
@@ -341,6 +351,17 @@ fn watch(drift: &mut DriftWatch, message: &OwnedMessage) {
     ) {
         drift.observe(source, stream, payload);
     }
+}
+
+/// The span continuing the trace of a raw record's page in this batch.
+fn map_span(message: &OwnedMessage) -> tracing::Span {
+    let header = |name| headers::text(message.headers(), name).unwrap_or_default();
+    tracing::info_span!(
+        parent: None,
+        spans::MAP,
+        source = header(headers::SOURCE),
+        stream = header(headers::STREAM),
+    )
 }
 
 /// The offset after the last record of each partition in `batch`.

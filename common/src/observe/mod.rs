@@ -1,7 +1,8 @@
 //! Observability every stage shares: the metrics spec ([`names`]), health
 //! ([`health`]), Kafka client statistics turned into lag and connectivity
-//! ([`kafka`]), and one HTTP endpoint per process serving `/metrics`
-//! (Prometheus text), `/healthz` and `/readyz` ([`serve`]).
+//! ([`kafka`]), one HTTP endpoint per process serving `/metrics`
+//! (Prometheus text), `/healthz` and `/readyz` ([`serve`]), and traces
+//! across the stages ([`trace`]).
 //!
 //! Stages record through the `metrics` facade with names from [`names`];
 //! without an installed recorder (library tests, embedding) that costs
@@ -12,6 +13,7 @@ pub mod health;
 pub mod kafka;
 pub mod names;
 mod serve;
+pub mod trace;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
