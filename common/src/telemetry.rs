@@ -5,6 +5,8 @@
 //! `RUST_LOG`, when set, overrides the configured level. Must be called once,
 //! at the start of a binary; libraries only emit `tracing` events and spans.
 
+use std::io::IsTerminal as _;
+
 use serde::Deserialize;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -103,7 +105,9 @@ pub fn init(config: &TelemetryConfig, service: &str) -> Result<Traces, Telemetry
     let spans = tracing_opentelemetry::layer()
         .with_tracer(traces.tracer())
         .with_tracked_inactivity(false);
-    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let lines = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let lines = match config.log_format {
         LogFormat::Human => lines.compact().boxed(),
         LogFormat::Json => lines

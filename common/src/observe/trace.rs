@@ -26,7 +26,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::headers::TRACEPARENT;
 
-/// The spans of the stages, by name (docs/metrics.md, "Traces").
+/// The spans of the stages, by name (`docs/tracing.md`).
 pub mod spans {
     /// Fetcher: one page requested and split; the root of a trace.
     pub const FETCH_PAGE: &str = "fetch_page";
@@ -42,6 +42,17 @@ pub mod spans {
     pub const WRITE_BATCH: &str = "write_batch";
     /// Sink: the records of one trace in that batch (a branch).
     pub const WRITE: &str = "write";
+
+    /// Every span above, in the order of `docs/tracing.md`.
+    pub const ALL: [&str; 7] = [
+        FETCH_PAGE,
+        PUBLISH,
+        PRODUCE,
+        TRANSFORM_BATCH,
+        MAP,
+        WRITE_BATCH,
+        WRITE,
+    ];
 }
 
 /// Environment variables that, when no endpoint is configured, still turn

@@ -178,3 +178,15 @@ fn log_lines_inside_a_span_carry_its_trace_id() {
         assert!(with[0].contains("retrying"), "{lines}");
     }
 }
+
+#[test]
+fn the_docs_list_every_span() {
+    let docs = include_str!("../../../docs/tracing.md");
+    let section = docs.split("\n## Spans\n").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    let listed: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `")?.split('`').next())
+        .collect();
+    assert_eq!(listed, spans::ALL);
+}

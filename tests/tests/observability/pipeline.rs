@@ -1,0 +1,165 @@
+//! The pipeline these tests watch: the demo source, isolated topics and
+//! PostgreSQL schema, one deployment file, and the stage binaries started
+//! as processes with their endpoint on a free port.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use canonflow_canonical::EntityKind;
+use canonflow_common::observe::{Stage, names};
+use canonflow_demo_source::{DemoConfig, DemoSource};
+use canonflow_testkit::{
+    Scrape, Stack, StageProcess, TestSchema, TestTopics, free_port, stage_binary, unique,
+};
+
+/// The demo source and everything the stages need to run on it.
+pub struct DemoPipeline {
+    pub demo: DemoSource,
+    pub config: PathBuf,
+    /// Where the stages' logs go: `CANONFLOW_TEST_LOG_DIR` keeps them
+    /// (`CANONFLOW_TEST_LOG` sets their filter), else a temporary directory.
+    pub logs: PathBuf,
+    _topics: TestTopics,
+    _schema: TestSchema,
+    _dir: tempfile::TempDir,
+}
+
+impl DemoPipeline {
+    pub async fn start() -> Self {
+        let stack = Stack::from_env();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let demo_config = DemoConfig::default();
+        let demo = DemoSource::start(listener, demo_config.clone())
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        demo.write_source_files(
+            &demo_config,
+            &root.join("config/sources"),
+            dir.path(),
+            |_, t| t,
+        )
+        .unwrap();
+        let mut topics = TestTopics::new(&stack);
+        let mut made = vec![
+            topics.topics.raw(),
+            topics.topics.watermarks(),
+            topics.topics.dead_letters("fetcher"),
+            topics.topics.dead_letters("transformer"),
+            topics.topics.dead_letters("sink"),
+        ];
+        made.extend(
+            EntityKind::ALL
+                .iter()
+                .map(|k| topics.topics.canonical(k.name())),
+        );
+        for topic in &made {
+            topics.adopt(topic);
+        }
+        let schema = TestSchema::create(&stack).await;
+        let config = dir.path().join("deployment.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[kafka]\nbootstrap_servers = \"{}\"\nsession_timeout_ms = {}\n\
+                 [topics]\nprefix = \"{}\"\n[postgres]\nurl = \"{}\"\n\
+                 [fetcher]\nsources_dir = {:?}\ngroup_id = \"{}\"\nonce = false\n\
+                 raw_partitions = 2\nwatermarks_partitions = 2\n\
+                 [transformer]\nmappings_dir = {:?}\ngroup_id = \"{}\"\npartitions = 2\ntransaction_max_ms = 300\n\
+                 [sink]\nschema = \"{}\"\ngroup_id = \"{}\"\nbatch_max_ms = 300\n",
+                stack.bootstrap_servers,
+                canonflow_common::kafka::local::SESSION_TIMEOUT_MS,
+                topics.topics.prefix,
+                stack.postgres_url,
+                dir.path().join("sources"),
+                unique("fetcher"),
+                root.join("config/mappings"),
+                unique("transformer"),
+                schema.name,
+                unique("sink"),
+            ),
+        )
+        .unwrap();
+        let kept = std::env::var_os("CANONFLOW_TEST_LOG_DIR").map(PathBuf::from);
+        let logs = kept.unwrap_or_else(|| dir.path().to_owned());
+        Self {
+            demo,
+            config,
+            logs,
+            _topics: topics,
+            _schema: schema,
+            _dir: dir,
+        }
+    }
+
+    /// Starts `stage` with `env` added to its environment.
+    pub fn spawn(&self, stage: Stage, env: &[(&str, String)]) -> Endpoint {
+        let port = free_port();
+        let log = std::fs::File::create(self.log(stage)).unwrap();
+        let mut command = Command::new(stage_binary(&format!("canonflow-{}", stage.as_str())));
+        command
+            .arg("--config")
+            .arg(&self.config)
+            .env("CANONFLOW__TELEMETRY__LISTEN", format!("127.0.0.1:{port}"))
+            .env(
+                "RUST_LOG",
+                std::env::var("CANONFLOW_TEST_LOG").unwrap_or("info".into()),
+            )
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stderr(log);
+        Endpoint {
+            stage,
+            port,
+            process: StageProcess::spawn(&mut command),
+        }
+    }
+
+    pub fn log(&self, stage: Stage) -> PathBuf {
+        self.logs.join(format!("{}.log", stage.as_str()))
+    }
+
+    /// The last lines of each stage's log, for a failure message.
+    pub fn log_tails(&self) -> String {
+        let mut out = String::new();
+        for stage in [Stage::Fetcher, Stage::Transformer, Stage::Sink] {
+            let text = std::fs::read_to_string(self.log(stage)).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+            out += &format!("--- {} log (tail)\n{tail}\n", stage.as_str());
+        }
+        out
+    }
+}
+
+/// A running stage and its endpoint.
+pub struct Endpoint {
+    pub stage: Stage,
+    pub port: u16,
+    pub process: StageProcess,
+}
+
+impl Endpoint {
+    pub async fn get(&self, path: &str) -> Option<(u16, String)> {
+        let response = reqwest::get(format!("http://127.0.0.1:{}{path}", self.port))
+            .await
+            .ok()?;
+        let status = response.status().as_u16();
+        Some((status, response.text().await.ok()?))
+    }
+
+    pub async fn scrape(&self) -> Option<Scrape> {
+        match self.get("/metrics").await? {
+            (200, text) => Some(Scrape::parse(&text)),
+            _ => None,
+        }
+    }
+
+    /// The spec's metrics this stage exports but its endpoint lacks.
+    pub fn missing(&self, scrape: &Scrape) -> Vec<&'static str> {
+        names::of_stage(self.stage)
+            .filter(|m| !scrape.has(m.name))
+            .map(|m| m.name)
+            .collect()
+    }
+}
