@@ -132,13 +132,18 @@ impl ConfigSource {
         Ok(self.figment.extract_inner(name)?)
     }
 
+    /// Whether the configuration has a section (or key) `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.figment.find_value(name).is_ok()
+    }
+
     /// Like [`section`](Self::section), but an absent section yields the
     /// type's default.
     pub fn section_or_default<T: DeserializeOwned + Default>(
         &self,
         name: &str,
     ) -> Result<T, ConfigError> {
-        if self.figment.find_value(name).is_err() {
+        if !self.has(name) {
             return Ok(T::default());
         }
         self.section(name)

@@ -11,6 +11,7 @@ mod offsets;
 mod read;
 pub mod replay;
 mod status;
+mod topics;
 mod watermarks;
 
 use std::path::PathBuf;
@@ -44,6 +45,10 @@ pub enum Command {
     /// Each stage's group: members, committed and end offsets, lag in
     /// records and seconds, dead letters; exits 1 past a threshold.
     Status(status::Args),
+    /// Every stage's topics with their settings, created before any stage
+    /// runs (a deployment's one-shot job; a plan unless --execute).
+    #[command(subcommand)]
+    Topics(topics::Command),
     /// Streams' sync positions on the watermarks topic.
     #[command(subcommand)]
     Watermarks(watermarks::Command),
@@ -65,6 +70,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dlq(command) => dlq::run(&deployment, command).await,
         Command::Replay(args) => replay::run(&config, &deployment, &args).await,
         Command::Status(args) => status::run(&config, &deployment, &args).await,
+        Command::Topics(command) => topics::run(&config, &deployment, &command).await,
         Command::Watermarks(command) => watermarks::run(&config, &deployment, &command).await,
     }
 }

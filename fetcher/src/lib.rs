@@ -137,8 +137,20 @@ fn load_sources(settings: &FetcherConfig) -> Result<Vec<runner::SourceRuntime>, 
 }
 
 async fn prepare_topics(plumbing: &Plumbing, settings: &FetcherConfig) -> Result<(), AdminError> {
-    let topics = &plumbing.topics;
-    let specs = [
+    let specs = topic_specs(&plumbing.topics, settings);
+    kafka::ensure_topics(&plumbing.kafka, "fetcher", &specs).await
+}
+
+/// The fetcher's topics with their settings, as a start creates them (for
+/// `canonflow topics create`).
+pub fn topics(config: &ConfigSource) -> Result<Vec<TopicSpec>, Error> {
+    let deployment = config.deployment()?;
+    let settings: FetcherConfig = config.section("fetcher")?;
+    Ok(topic_specs(&deployment.topics, &settings))
+}
+
+fn topic_specs(topics: &Topics, settings: &FetcherConfig) -> Vec<TopicSpec> {
+    vec![
         TopicSpec {
             name: topics.raw(),
             partitions: settings.raw_partitions,
@@ -155,6 +167,5 @@ async fn prepare_topics(plumbing: &Plumbing, settings: &FetcherConfig) -> Result
             partitions: 1,
             configs: vec![("retention.ms", "-1".into())],
         },
-    ];
-    kafka::ensure_topics(&plumbing.kafka, "fetcher", &specs).await
+    ]
 }

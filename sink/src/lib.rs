@@ -27,6 +27,7 @@ use canonflow_common::config::{ConfigError, ConfigSource};
 use canonflow_common::kafka::{self, AdminError, GroupContext, IdleExit, TopicSpec};
 use canonflow_common::observe::{self, Stage};
 use canonflow_common::postgres::PostgresConfig;
+use canonflow_common::topics::Topics;
 use canonflow_common::{Classify, ErrorClass, Shutdown};
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -79,6 +80,20 @@ pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<Totals, Err
     run_with_status(config, shutdown, Arc::default()).await
 }
 
+/// The sink's topic (its dead letters) with its settings, as a start
+/// creates it (for `canonflow topics create`).
+pub fn topics(config: &ConfigSource) -> Result<Vec<TopicSpec>, Error> {
+    Ok(topic_specs(&config.deployment()?.topics))
+}
+
+fn topic_specs(topics: &Topics) -> Vec<TopicSpec> {
+    vec![TopicSpec {
+        name: topics.dead_letters("sink"),
+        partitions: 1,
+        configs: vec![("retention.ms", "-1".into())],
+    }]
+}
+
 /// [`run`], reporting what it does in `status` as it runs.
 pub async fn run_with_status(
     config: ConfigSource,
@@ -114,16 +129,7 @@ pub async fn run_with_status(
     observe::health().set(observe::Dependency::Postgres, true);
     let topics = deployment.topics.clone();
     let dead_letter_topic = topics.dead_letters("sink");
-    kafka::ensure_topics(
-        &deployment.kafka,
-        "sink",
-        &[TopicSpec {
-            name: dead_letter_topic.clone(),
-            partitions: 1,
-            configs: vec![("retention.ms", "-1".into())],
-        }],
-    )
-    .await?;
+    kafka::ensure_topics(&deployment.kafka, "sink", &topic_specs(&topics)).await?;
     for name in &settings.hard_delete {
         if EntityKind::from_name(name).is_none() {
             return Err(Error::Settings(format!(

@@ -149,6 +149,25 @@ async fn prepare_topics(
     settings: &TransformerConfig,
     mappings: &mapping::Mappings,
 ) -> Result<(), AdminError> {
+    let specs = topic_specs(topics, settings, mappings);
+    kafka::ensure_topics(kafka_config, "transformer", &specs).await
+}
+
+/// The transformer's topics with their settings, as a start creates them
+/// (for `canonflow topics create`): the canonical topic of each entity its
+/// mappings produce, and its dead letters.
+pub fn topics(config: &ConfigSource) -> Result<Vec<TopicSpec>, Error> {
+    let deployment = config.deployment()?;
+    let settings: TransformerConfig = config.section("transformer")?;
+    let mappings = mapping::Mappings::load(&settings.mappings_dir, settings.max_record_bytes)?;
+    Ok(topic_specs(&deployment.topics, &settings, &mappings))
+}
+
+fn topic_specs(
+    topics: &Topics,
+    settings: &TransformerConfig,
+    mappings: &mapping::Mappings,
+) -> Vec<TopicSpec> {
     let mut specs: Vec<TopicSpec> = mappings
         .entities()
         .into_iter()
@@ -165,7 +184,7 @@ async fn prepare_topics(
         partitions: 1,
         configs: vec![("retention.ms", "-1".into())],
     });
-    kafka::ensure_topics(kafka_config, "transformer", &specs).await
+    specs
 }
 
 fn build(

@@ -42,13 +42,13 @@ pub struct TransformerConfig {
     /// are enriched only when they next change (or on a replay).
     #[serde(default = "default_max_pending")]
     pub max_pending_enrichments: usize,
-    /// A Confluent-compatible schema registry to register the canonical
-    /// schemas with and take their ids from. Unset: the embedded catalog
-    /// (stable ids derived from the schemas, no server).
     /// Watch each stream's raw records for drift (fields added, removed,
     /// retyped, null rates moved): log events and metrics, see `drift`.
     #[serde(default = "yes")]
     pub watch_drift: bool,
+    /// A Confluent-compatible schema registry to register the canonical
+    /// schemas with and take their ids from. Unset: the embedded catalog
+    /// (stable ids derived from the schemas, no server).
     #[serde(default)]
     pub schema_registry: Option<canonflow_canonical::registry::RegistryConfig>,
 }

@@ -1,10 +1,15 @@
 //! Loading source files and checking what their types cannot: names,
 //! pointers, templates, zones. Every error names the file and the key.
+//!
+//! Any key of a source file can be overridden from the environment, as
+//! `CANONFLOW_SOURCE__<FILE STEM>__<KEY>` (nested keys joined by `__`), so
+//! one set of files serves every environment: e.g.
+//! `CANONFLOW_SOURCE__HR__BASE_URL=http://hr.internal/api/` for `hr.toml`.
 
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
-use figment::providers::{Format, Toml};
+use figment::providers::{Env, Format, Toml};
 
 use super::config::{
     AuthConfig, CursorConfig, Pagination, SourceConfig, StreamConfig, WatermarkRequest,
@@ -70,23 +75,32 @@ pub fn load_file(file: &Path) -> Result<SourceConfig, SourceConfigError> {
             file.display()
         )));
     }
-    let mut source: SourceConfig =
-        Figment::from(Toml::file_exact(file))
-            .extract()
-            .map_err(|e| {
-                SourceConfigError::Parse(
-                    e.into_iter()
-                        .map(|e| e.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )
-            })?;
+    let mut source: SourceConfig = Figment::from(Toml::file_exact(file))
+        .merge(Env::prefixed(&env_prefix(file)).split("__"))
+        .extract()
+        .map_err(|e| {
+            SourceConfigError::Parse(
+                e.into_iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
     check(&mut source).map_err(|(key, message)| SourceConfigError::Invalid {
         file: file.to_owned(),
         key,
         message,
     })?;
     Ok(source)
+}
+
+/// The environment prefix of a source file's overrides.
+pub fn env_prefix(file: &Path) -> String {
+    let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+    format!(
+        "CANONFLOW_SOURCE__{}__",
+        stem.to_uppercase().replace('-', "_")
+    )
 }
 
 type Check = Result<(), (String, String)>;
@@ -214,5 +228,33 @@ fn check_pointer(key: &str, pointer: &str, may_be_empty: bool) -> Check {
             key.into(),
             format!("{pointer:?} is not a JSON pointer (it starts with '/', e.g. \"/data\")"),
         ))
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::result_large_err,
+    reason = "figment's Jail closures return its large error"
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_overrides_a_source_file() {
+        figment::Jail::expect_with(|jail| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sources/hr.toml");
+            jail.create_file("hr.toml", &std::fs::read_to_string(root).unwrap())?;
+            jail.set_env(
+                "CANONFLOW_SOURCE__HR__BASE_URL",
+                "http://demo-source:18080/hr",
+            );
+            jail.set_env("DEMO_HR_CLIENT_SECRET", "s");
+            let source = load_file(Path::new("hr.toml")).unwrap();
+            assert_eq!(source.base_url.as_str(), "http://demo-source:18080/hr/");
+            jail.set_env("CANONFLOW_SOURCE__HR__NO_SUCH_KEY", "1");
+            let err = load_file(Path::new("hr.toml")).unwrap_err().to_string();
+            assert!(err.contains("no_such_key"), "{err}");
+            Ok(())
+        });
     }
 }
