@@ -177,6 +177,10 @@ fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
 }
 
 #[cfg(test)]
+#[path = "page_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -4,5 +4,4 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 mod metrics;
-mod pipeline;
 mod traces;

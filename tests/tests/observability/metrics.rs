@@ -8,7 +8,7 @@ use std::time::Duration;
 use canonflow_common::observe::{Stage, names};
 use canonflow_testkit::eventually;
 
-use crate::pipeline::DemoPipeline;
+use canonflow_tests::pipeline::DemoPipeline;
 
 const DEADLINE: Duration = Duration::from_secs(240);
 
@@ -30,45 +30,7 @@ async fn every_stage_exports_the_whole_spec_and_the_counts_add_up() {
 
     // Everything fetched has gone through: each stage has seen it all, and
     // exports every metric of the spec.
-    let [fetcher, transformer, sink] = &stages;
-    let started = std::time::Instant::now();
-    let (fetched, mapped, sunk) = loop {
-        let scrapes = (
-            fetcher.scrape().await,
-            transformer.scrape().await,
-            sink.scrape().await,
-        );
-        let mut state = format!("{scrapes:?}");
-        if let (Some(f), Some(t), Some(s)) = scrapes {
-            let counts = [
-                f.sum(names::FETCHER_RECORDS, &[]),
-                t.sum(names::TRANSFORMER_RECORDS_IN, &[]),
-                t.sum(names::TRANSFORMER_RECORDS_OUT, &[])
-                    + t.sum(names::TRANSFORMER_REEMITTED, &[]),
-                s.sum(names::SINK_RECORDS_IN, &[]),
-            ];
-            let missing = [
-                fetcher.missing(&f),
-                transformer.missing(&t),
-                sink.missing(&s),
-            ];
-            if counts[0] > 0.0
-                && counts[0] == counts[1]
-                && counts[2] == counts[3]
-                && missing.iter().all(Vec::is_empty)
-            {
-                break (f, t, s);
-            }
-            state = format!(
-                "fetched, transformed in, transformed out, sunk: {counts:?}; missing: {missing:?}"
-            );
-        }
-        if started.elapsed() > DEADLINE {
-            eprintln!("{}", pipeline.log_tails());
-            panic!("the pipeline did not settle within {DEADLINE:?}: {state}");
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let [fetched, mapped, sunk] = pipeline.settle(&stages, DEADLINE).await;
     for (stage, scrape) in [
         (&stages[0], &fetched),
         (&stages[1], &mapped),

@@ -15,7 +15,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use prost::Message as _;
 
-use crate::pipeline::DemoPipeline;
+use canonflow_tests::pipeline::DemoPipeline;
 
 const DEADLINE: Duration = Duration::from_secs(240);
 

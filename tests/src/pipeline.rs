@@ -1,9 +1,10 @@
-//! The pipeline these tests watch: the demo source, isolated topics and
-//! PostgreSQL schema, one deployment file, and the stage binaries started
-//! as processes with their endpoint on a free port.
+//! The pipeline the end-to-end tests watch: the demo source, isolated
+//! topics and PostgreSQL schema, one deployment file, and the stage
+//! binaries started as processes with their endpoint on a free port.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use canonflow_canonical::EntityKind;
 use canonflow_common::observe::{Stage, names};
@@ -13,34 +14,43 @@ use canonflow_testkit::{
 };
 
 /// The demo source and everything the stages need to run on it.
+#[allow(
+    missing_debug_implementations,
+    reason = "test support; its parts are not Debug"
+)]
 pub struct DemoPipeline {
+    pub stack: Stack,
     pub demo: DemoSource,
     pub config: PathBuf,
     /// Where the stages' logs go: `CANONFLOW_TEST_LOG_DIR` keeps them
     /// (`CANONFLOW_TEST_LOG` sets their filter), else a temporary directory.
     pub logs: PathBuf,
-    _topics: TestTopics,
+    pub topics: TestTopics,
     _schema: TestSchema,
     _dir: tempfile::TempDir,
 }
 
 impl DemoPipeline {
+    /// The plain demo.
     pub async fn start() -> Self {
+        Self::start_with(DemoConfig::default(), |_, text| text).await
+    }
+
+    /// The demo source with `demo_config`, and each source file's text
+    /// passed through `edit` (file name, text) before it is written.
+    pub async fn start_with(
+        demo_config: DemoConfig,
+        edit: impl Fn(&str, String) -> String,
+    ) -> Self {
         let stack = Stack::from_env();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let demo_config = DemoConfig::default();
         let demo = DemoSource::start(listener, demo_config.clone())
             .await
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        demo.write_source_files(
-            &demo_config,
-            &root.join("config/sources"),
-            dir.path(),
-            |_, t| t,
-        )
-        .unwrap();
+        demo.write_source_files(&demo_config, &root.join("config/sources"), dir.path(), edit)
+            .unwrap();
         let mut topics = TestTopics::new(&stack);
         let mut made = vec![
             topics.topics.raw(),
@@ -84,10 +94,11 @@ impl DemoPipeline {
         let kept = std::env::var_os("CANONFLOW_TEST_LOG_DIR").map(PathBuf::from);
         let logs = kept.unwrap_or_else(|| dir.path().to_owned());
         Self {
+            stack,
             demo,
             config,
             logs,
-            _topics: topics,
+            topics,
             _schema: schema,
             _dir: dir,
         }
@@ -115,6 +126,52 @@ impl DemoPipeline {
         }
     }
 
+    /// Waits until everything fetched has gone through every stage, and
+    /// each exports every metric of the spec; their scrapes then. Panics
+    /// with the stages' log tails after `deadline`.
+    pub async fn settle(&self, stages: &[Endpoint; 3], deadline: Duration) -> [Scrape; 3] {
+        let [fetcher, transformer, sink] = stages;
+        let started = Instant::now();
+        loop {
+            let scrapes = (
+                fetcher.scrape().await,
+                transformer.scrape().await,
+                sink.scrape().await,
+            );
+            let mut state = format!("{scrapes:?}");
+            if let (Some(f), Some(t), Some(s)) = scrapes {
+                let counts = [
+                    f.sum(names::FETCHER_RECORDS, &[]),
+                    t.sum(names::TRANSFORMER_RECORDS_IN, &[]),
+                    t.sum(names::TRANSFORMER_RECORDS_OUT, &[])
+                        + t.sum(names::TRANSFORMER_REEMITTED, &[]),
+                    s.sum(names::SINK_RECORDS_IN, &[]),
+                ];
+                let missing = [
+                    fetcher.missing(&f),
+                    transformer.missing(&t),
+                    sink.missing(&s),
+                ];
+                if counts[0] > 0.0
+                    && counts[0] == counts[1]
+                    && counts[2] == counts[3]
+                    && missing.iter().all(Vec::is_empty)
+                {
+                    return [f, t, s];
+                }
+                state = format!(
+                    "fetched, transformed in, transformed out, sunk: {counts:?}; missing: {missing:?}"
+                );
+            }
+            assert!(
+                started.elapsed() < deadline,
+                "the pipeline did not settle within {deadline:?}: {state}\n{}",
+                self.log_tails()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     pub fn log(&self, stage: Stage) -> PathBuf {
         self.logs.join(format!("{}.log", stage.as_str()))
     }
@@ -133,6 +190,7 @@ impl DemoPipeline {
 }
 
 /// A running stage and its endpoint.
+#[derive(Debug)]
 pub struct Endpoint {
     pub stage: Stage,
     pub port: u16,
