@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use canonflow_canonical::EntityKind;
@@ -26,6 +27,8 @@ pub struct DemoPipeline {
     /// (`CANONFLOW_TEST_LOG` sets their filter), else a temporary directory.
     pub logs: PathBuf,
     pub topics: TestTopics,
+    /// Stage processes started so far, for their log files' names.
+    spawned: AtomicUsize,
     _schema: TestSchema,
     _dir: tempfile::TempDir,
 }
@@ -99,6 +102,7 @@ impl DemoPipeline {
             config,
             logs,
             topics,
+            spawned: AtomicUsize::new(0),
             _schema: schema,
             _dir: dir,
         }
@@ -107,7 +111,14 @@ impl DemoPipeline {
     /// Starts `stage` with `env` added to its environment.
     pub fn spawn(&self, stage: Stage, env: &[(&str, String)]) -> Endpoint {
         let port = free_port();
-        let log = std::fs::File::create(self.log(stage)).unwrap();
+        // The first copy of a stage logs to `<stage>.log`, later ones (a
+        // second copy, a restart) to `<stage>.<n>.log`.
+        let n = self.spawned.fetch_add(1, Ordering::Relaxed);
+        let name = match self.log(stage).exists() {
+            false => self.log(stage),
+            true => self.logs.join(format!("{}.{n}.log", stage.as_str())),
+        };
+        let log = std::fs::File::create(name).unwrap();
         let mut command = Command::new(stage_binary(&format!("canonflow-{}", stage.as_str())));
         command
             .arg("--config")
@@ -172,18 +183,24 @@ impl DemoPipeline {
         }
     }
 
+    /// The log of the stage's first copy.
     pub fn log(&self, stage: Stage) -> PathBuf {
         self.logs.join(format!("{}.log", stage.as_str()))
     }
 
-    /// The last lines of each stage's log, for a failure message.
+    /// The last lines of every stage process's log, for a failure message.
     pub fn log_tails(&self) -> String {
+        let mut logs: Vec<PathBuf> = std::fs::read_dir(&self.logs)
+            .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        logs.retain(|p| p.extension().is_some_and(|e| e == "log"));
+        logs.sort();
         let mut out = String::new();
-        for stage in [Stage::Fetcher, Stage::Transformer, Stage::Sink] {
-            let text = std::fs::read_to_string(self.log(stage)).unwrap_or_default();
+        for log in logs {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
             let lines: Vec<&str> = text.lines().collect();
             let tail = lines[lines.len().saturating_sub(30)..].join("\n");
-            out += &format!("--- {} log (tail)\n{tail}\n", stage.as_str());
+            out += &format!("--- {} (tail)\n{tail}\n", log.display());
         }
         out
     }
