@@ -2,6 +2,7 @@
 //! pagination style and auth method, incremental syncs, faults.
 #![allow(clippy::unwrap_used, reason = "tests")]
 
+mod bad_input;
 #[allow(dead_code, reason = "each test binary uses part of the harness")]
 mod support;
 

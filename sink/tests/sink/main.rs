@@ -7,6 +7,7 @@
 mod support;
 
 mod backpressure;
+mod bad_bytes;
 mod deletes;
 mod readiness;
 

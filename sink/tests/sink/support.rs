@@ -33,7 +33,7 @@ pub struct Harness {
     pub topics: TestTopics,
     pub schema: TestSchema,
     pub group: String,
-    catalog: Catalog,
+    pub catalog: Catalog,
 }
 
 /// A supplier at version `round` (its `modifiedAt` day), named after it.
