@@ -16,6 +16,9 @@ pub struct PostgresServer {
     pub url: String,
     /// `127.0.0.1:<port>`.
     pub address: String,
+    /// With [`start_tls`](Self::start_tls): the certificate (PEM) of the
+    /// authority that signed the server's, for clients to verify against.
+    pub ca_certificate: Option<PathBuf>,
     dir: PathBuf,
     bindir: PathBuf,
     port: u16,
@@ -24,6 +27,17 @@ pub struct PostgresServer {
 impl PostgresServer {
     /// Makes a cluster (trust authentication, user `postgres`) and starts it.
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// Like [`start`](Self::start), serving TLS too, with a certificate
+    /// for `127.0.0.1` and `localhost` signed by a certificate authority of
+    /// its own (both made by `openssl`).
+    pub async fn start_tls() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(tls: bool) -> Self {
         let bindir = bindir();
         let dir = std::env::temp_dir().join(unique("canonflow-pg"));
         std::fs::create_dir_all(&dir).expect("a directory for the test's cluster");
@@ -39,11 +53,13 @@ impl PostgresServer {
                 "--pgdata",
             ])
             .arg(&data));
+        let ca_certificate = tls.then(|| certificates(&dir));
         let port = free_port();
         let address = format!("127.0.0.1:{port}");
         let server = Self {
             url: format!("postgres://postgres@{address}/postgres"),
             address,
+            ca_certificate,
             dir,
             bindir,
             port,
@@ -54,8 +70,16 @@ impl PostgresServer {
 
     /// Starts the stopped server and waits until it answers.
     pub async fn start_again(&self) {
+        let tls = match &self.ca_certificate {
+            Some(_) => format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                self.dir.join("server.crt").display(),
+                self.dir.join("server.key").display()
+            ),
+            None => String::new(),
+        };
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off{tls}",
             self.port,
             self.dir.display()
         );
@@ -105,6 +129,61 @@ impl Drop for PostgresServer {
             .output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A certificate authority (`ca.crt`) and a server certificate it signed
+/// for 127.0.0.1 and localhost (`server.crt`, `server.key`, readable by the
+/// server only), in `dir`; returns the authority's certificate.
+fn certificates(dir: &Path) -> PathBuf {
+    let file = |name: &str| dir.join(name);
+    run(Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=canonflow test authority"])
+        .arg("-keyout")
+        .arg(file("ca.key"))
+        .arg("-out")
+        .arg(file("ca.crt")));
+    run(Command::new("openssl")
+        .args([
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(file("server.key"))
+        .arg("-out")
+        .arg(file("server.csr")));
+    std::fs::write(
+        file("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("the certificate's extensions");
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-CAcreateserial"])
+        .arg("-in")
+        .arg(file("server.csr"))
+        .arg("-CA")
+        .arg(file("ca.crt"))
+        .arg("-CAkey")
+        .arg(file("ca.key"))
+        .arg("-extfile")
+        .arg(file("server.ext"))
+        .arg("-out")
+        .arg(file("server.crt")));
+    run(Command::new("chmod").arg("600").arg(file("server.key")));
+    if is_root() {
+        run(Command::new("chown")
+            .arg("postgres:postgres")
+            .arg(file("server.key"))
+            .arg(file("server.crt")));
+    }
+    file("ca.crt")
 }
 
 fn bindir() -> PathBuf {

@@ -10,6 +10,7 @@ mod backpressure;
 mod bad_bytes;
 mod deletes;
 mod readiness;
+mod tls;
 
 use canonflow_common::headers;
 use canonflow_testkit::drain;
