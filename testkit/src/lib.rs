@@ -7,6 +7,7 @@
 //! deadline instead of sleeping. Failures are real: [`TcpProxy`] cuts
 //! connections, [`PostgresServer`] is a PostgreSQL server a test may crash. Nothing here may be used by product code.
 
+mod broker;
 mod drain;
 mod group;
 mod poll;
@@ -18,6 +19,7 @@ mod stack;
 mod stages;
 mod topics;
 
+pub use broker::PrivateBroker;
 pub use drain::{DRAIN_SENTINEL_PREFIX, drain, drain_if_exists};
 pub use group::{KillOnDrop, committed, reset_offsets};
 pub use poll::eventually;

@@ -31,12 +31,7 @@ impl Stack {
     /// Reads the environment, falling back to `.stack/env` at the workspace
     /// root; panics with what to run if neither names a stack.
     pub fn from_env() -> Self {
-        let file = read_env_file(&workspace_root().join(".stack/env"));
-        let get = |key: &str| {
-            std::env::var(key)
-                .ok()
-                .or_else(|| file.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
-        };
+        let get = setting;
         let missing = |key: &str| {
             format!(
                 "{key} is not set and .stack/env does not name it: run `scripts/stack up` first"
@@ -58,6 +53,17 @@ impl Stack {
     pub fn kafka(&self) -> KafkaConfig {
         KafkaConfig::local(&self.bootstrap_servers)
     }
+}
+
+/// A stack setting: the environment, else `.stack/env` at the workspace
+/// root.
+pub(crate) fn setting(key: &str) -> Option<String> {
+    std::env::var(key).ok().or_else(|| {
+        read_env_file(&workspace_root().join(".stack/env"))
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    })
 }
 
 fn workspace_root() -> PathBuf {

@@ -45,7 +45,16 @@ impl DemoPipeline {
         demo_config: DemoConfig,
         edit: impl Fn(&str, String) -> String,
     ) -> Self {
-        let stack = Stack::from_env();
+        Self::start_on(Stack::from_env(), demo_config, edit).await
+    }
+
+    /// Like [`start_with`](Self::start_with), on `stack` (e.g. with a
+    /// broker of the test's own).
+    pub async fn start_on(
+        stack: Stack,
+        demo_config: DemoConfig,
+        edit: impl Fn(&str, String) -> String,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let demo = DemoSource::start(listener, demo_config.clone())
             .await
@@ -96,6 +105,7 @@ impl DemoPipeline {
         .unwrap();
         let kept = std::env::var_os("CANONFLOW_TEST_LOG_DIR").map(PathBuf::from);
         let logs = kept.unwrap_or_else(|| dir.path().to_owned());
+        std::fs::create_dir_all(&logs).unwrap();
         Self {
             stack,
             demo,
@@ -124,6 +134,11 @@ impl DemoPipeline {
             .arg("--config")
             .arg(&self.config)
             .env("CANONFLOW__TELEMETRY__LISTEN", format!("127.0.0.1:{port}"))
+            // The environment would otherwise override the file's broker.
+            .env(
+                "CANONFLOW__KAFKA__BOOTSTRAP_SERVERS",
+                &self.stack.bootstrap_servers,
+            )
             .env(
                 "RUST_LOG",
                 std::env::var("CANONFLOW_TEST_LOG").unwrap_or("info".into()),

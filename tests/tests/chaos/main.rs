@@ -1,18 +1,21 @@
 //! The chaos run: the demo source changing its data, two copies of each
 //! stage, and a fault schedule drawn from a seed — a stage copy killed with
-//! SIGKILL (and started again), the PostgreSQL server crashed and
-//! restarted, the source unreachable (connections cut), the source failing
-//! requests (500s, 429s, slow or broken answers). Then the faults stop and
-//! the run waits for quiescence: PostgreSQL must hold every entity of the
-//! source's own data at its newest version, nothing extra, and no dead
-//! letter (the demo's data has no bad records). It prints one figure line.
+//! SIGKILL (and started again), the broker unreachable (every connection
+//! dropped, new ones refused), the PostgreSQL server crashed and restarted,
+//! the source unreachable, the source failing requests (500s, 429s, slow or
+//! broken answers). A copy that exits on its own is started again, as an
+//! orchestrator would, and counted. Then the faults stop and the run waits
+//! for quiescence: PostgreSQL must hold every entity of the source's own
+//! data at its newest version, nothing extra, and no dead letter (the
+//! demo's data has no bad records). It prints one figure line.
+//!
+//! The run has a broker and a PostgreSQL server of its own. The broker
+//! (Tansu) keeps its data in memory, so it is made unreachable rather than
+//! restarted; on a stack without Tansu the shared broker is used and no
+//! broker fault is injected.
 //!
 //! `CANONFLOW_CHAOS_FAULTS` (default 12) and `CANONFLOW_CHAOS_SEED`
 //! (default 7) set the schedule; `scripts/chaos` runs a long one.
-//!
-//! Not injected here: broker stops. The local broker keeps its data in
-//! memory and is shared by every test, so it cannot be restarted under a
-//! run; clients ride out broker outages through librdkafka's reconnects.
 #![allow(
     clippy::unwrap_used,
     clippy::print_stdout,
@@ -24,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use canonflow_common::observe::Stage;
 use canonflow_demo_source::{DemoConfig, Fault, FaultKind, Snapshot};
-use canonflow_testkit::{PostgresServer, TcpProxy, drain_if_exists};
+use canonflow_testkit::{PostgresServer, PrivateBroker, Stack, TcpProxy, drain_if_exists};
 use canonflow_tests::pipeline::{DemoPipeline, Endpoint};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -117,6 +120,22 @@ fn source_fault(rng: &mut fastrand::Rng) -> Fault {
     Fault::new(kind).on(prefix).times(rng.u32(1..5))
 }
 
+/// Starts again every copy that has exited; how many did.
+fn restart_exited(
+    pipeline: &DemoPipeline,
+    copies: &mut [Endpoint],
+    env: &[(&str, String)],
+) -> usize {
+    let mut exited = 0;
+    for copy in copies.iter_mut() {
+        if matches!(copy.process.child.try_wait(), Ok(Some(_))) {
+            *copy = pipeline.spawn(copy.stage, env);
+            exited += 1;
+        }
+    }
+    exited
+}
+
 async fn pause(rng: &mut fastrand::Rng, millis: std::ops::Range<u64>) {
     tokio::time::sleep(Duration::from_millis(rng.u64(millis))).await;
 }
@@ -126,8 +145,13 @@ async fn under_seeded_faults_postgres_ends_with_the_newest_version_of_everything
     let faults = setting("CANONFLOW_CHAOS_FAULTS", 12);
     let seed = setting("CANONFLOW_CHAOS_SEED", 7);
     let mut rng = fastrand::Rng::with_seed(seed);
+    let broker = PrivateBroker::start().await;
+    let stack = match &broker {
+        Some(broker) => broker.stack(&Stack::from_env()),
+        None => Stack::from_env(),
+    };
     // Every stream syncs again every 2 s, so changes keep flowing.
-    let pipeline = DemoPipeline::start_with(DemoConfig::default(), |_, text| {
+    let pipeline = DemoPipeline::start_on(stack, DemoConfig::default(), |_, text| {
         text.replace("[[streams]]\n", "[[streams]]\nevery_seconds = 2\n")
     })
     .await;
@@ -153,10 +177,11 @@ async fn under_seeded_faults_postgres_ends_with_the_newest_version_of_everything
         .flat_map(|s| [pipeline.spawn(*s, &env), pipeline.spawn(*s, &env)])
         .collect();
 
-    let (mut kills, mut restarts, mut cuts, mut failures) = (0, 0, 0, 0);
-    let mut changed = 0;
+    let (mut kills, mut restarts, mut cuts, mut failures, mut outages) = (0, 0, 0, 0, 0);
+    let (mut changed, mut exits) = (0, 0);
     for _ in 0..faults {
-        match rng.u8(..4) {
+        exits += restart_exited(&pipeline, &mut copies, &env);
+        match rng.u8(..5) {
             0 => {
                 let at = rng.usize(..copies.len());
                 let stage = copies[at].stage;
@@ -178,6 +203,13 @@ async fn under_seeded_faults_postgres_ends_with_the_newest_version_of_everything
                 proxy.restore();
                 cuts += 1;
             }
+            3 if broker.is_some() => {
+                let broker = broker.as_ref().unwrap();
+                broker.cut();
+                pause(&mut rng, 1_000..4_000).await;
+                broker.restore();
+                outages += 1;
+            }
             _ => {
                 pipeline.demo.set_fault(source_fault(&mut rng));
                 failures += 1;
@@ -187,12 +219,14 @@ async fn under_seeded_faults_postgres_ends_with_the_newest_version_of_everything
         pause(&mut rng, 500..2_000).await;
     }
     pipeline.demo.set_fault(Fault::none());
+    exits += restart_exited(&pipeline, &mut copies, &env);
 
     // Quiescence: the source no longer changes; wait until the tables match it.
     let snapshot = pipeline.demo.snapshot();
     let pool = PgPool::connect(&server.url).await.unwrap();
     let started = Instant::now();
     let found = loop {
+        exits += restart_exited(&pipeline, &mut copies, &env);
         let found = check(&pool, &snapshot).await;
         if found.as_ref().is_ok_and(Check::clean) || started.elapsed() > QUIESCENCE {
             break found.unwrap_or_default();
@@ -208,8 +242,9 @@ async fn under_seeded_faults_postgres_ends_with_the_newest_version_of_everything
             .map_or(0, |records| records.len());
     }
     println!(
-        "chaos: seed {seed}; faults {faults} ({kills} kills, {restarts} PostgreSQL restarts, \
-         {cuts} source cuts, {failures} source failures); {changed} source changes; \
+        "chaos: seed {seed}; faults {faults} ({kills} kills, {outages} broker outages, \
+         {restarts} PostgreSQL restarts, {cuts} source cuts, {failures} source failures); \
+         {exits} exits restarted; {changed} source changes; \
          records checked {}, lost {}, duplicated {}, stale {}; dead letters {dead_letters}; \
          quiescent after {:.0} s",
         found.records,
