@@ -209,6 +209,20 @@ mod tests {
     }
 
     #[test]
+    fn a_value_of_the_wrong_type_names_the_key_the_file_and_the_expectation() {
+        Jail::expect_with(|jail| {
+            let text = MINIMAL.replace("[kafka]", "[kafka]\nsession_timeout_ms = \"soon\"");
+            jail.create_file("deploy.toml", &text)?;
+            let source = ConfigSource::load(Some(Path::new("deploy.toml"))).unwrap();
+            let err = source.deployment().unwrap_err().to_string();
+            assert!(err.contains("session_timeout_ms"), "{err}");
+            assert!(err.contains("deploy.toml"), "{err}");
+            assert!(err.contains("soon") || err.contains("integer"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_environment_key_names_the_variable() {
         Jail::expect_with(|jail| {
             jail.create_file("deploy.toml", MINIMAL)?;

@@ -80,6 +80,35 @@ pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<Totals, Err
     run_with_status(config, shutdown, Arc::default()).await
 }
 
+/// The pool, once a first connection works. Where the pool only says it
+/// timed out, one direct attempt tells why (refused, authentication, TLS),
+/// so the error names the server and the cause.
+async fn connect(options: PgConnectOptions, max_connections: u32) -> Result<sqlx::PgPool, Error> {
+    const WAIT: Duration = Duration::from_secs(10);
+    let pooled = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(WAIT)
+        .connect_with(options.clone())
+        .await;
+    match pooled {
+        Ok(pool) => Ok(pool),
+        Err(sqlx::Error::PoolTimedOut) => {
+            let attempt = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options).await;
+            let cause = match attempt {
+                Ok(_) => "connections work again; start again".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            Err(Error::Database(format!(
+                "no connection to {}:{} (database {}) within {WAIT:?}: {cause}",
+                options.get_host(),
+                options.get_port(),
+                options.get_database().unwrap_or("<default>"),
+            )))
+        }
+        Err(e) => Err(Error::Database(e.to_string())),
+    }
+}
+
 /// The sink's topic (its dead letters) with its settings, as a start
 /// creates it (for `canonflow topics create`).
 pub fn topics(config: &ConfigSource) -> Result<Vec<TopicSpec>, Error> {
@@ -113,12 +142,7 @@ pub async fn run_with_status(
     let options = PgConnectOptions::from_str(postgres.url.expose_secret())
         .map_err(|e| Error::Database(format!("postgres.url: {e}")))?
         .options([("search_path", settings.schema.as_str())]);
-    let pool = PgPoolOptions::new()
-        .max_connections(postgres.max_connections)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .map_err(|e| Error::Database(e.to_string()))?;
+    let pool = connect(options, postgres.max_connections).await?;
     if settings.migrate {
         MIGRATOR
             .run(&pool)

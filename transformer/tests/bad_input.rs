@@ -177,6 +177,29 @@ fn negative_zero_is_not_bad_but_zero() {
 
 /// An error a caller can act on: a pointer (or the whole record) and a
 /// bounded, non-empty message.
+/// A raw record must say which stream it is from: without (valid)
+/// `canonflow.source` or `canonflow.stream` headers it is refused, naming
+/// the header.
+#[test]
+fn a_raw_record_without_its_stream_headers_is_refused() {
+    let payload = serde_json::to_vec(&valid_worker()).unwrap();
+    type Headers<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+    let cases: [(Headers, &str); 3] = [
+        ((None, Some(b"workers")), "canonflow.source"),
+        ((Some(b"hr"), None), "canonflow.stream"),
+        ((Some(&[0xff, 0xfe]), Some(b"workers")), "canonflow.source"),
+    ];
+    for ((source, stream), header) in cases {
+        let raw = RawRecord {
+            source,
+            stream,
+            ..worker(&payload)
+        };
+        let error = MAPPINGS.map(&raw).unwrap_err();
+        assert!(error.to_string().contains(header), "{header}: {error}");
+    }
+}
+
 fn assert_well_formed(error: &MapError) {
     assert!(
         error.path.is_empty() || error.path.starts_with('/'),

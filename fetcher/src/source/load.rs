@@ -257,4 +257,60 @@ mod tests {
             Ok(())
         });
     }
+
+    /// Every check of a source file: an edit of the shipped `finance.toml`
+    /// (OData, a filter template, cursor streams), and the key the error
+    /// must name.
+    #[test]
+    fn broken_source_files_are_refused_naming_file_and_key() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sources/finance.toml");
+        let good = std::fs::read_to_string(root).unwrap();
+        let cases: [(&str, &str, &str); 10] = [
+            ("name = \"finance\"", "name = \"Finance\"", "name"),
+            ("base_url = \"http://", "base_url = \"ftp://", "base_url"),
+            (
+                "records = \"/value\"",
+                "records = \"value\"",
+                "streams[0].records",
+            ),
+            (
+                "template = \"modifiedAt gt {watermark}\"",
+                "template = \"modifiedAt gt now\"",
+                "request.template",
+            ),
+            (
+                "name = \"suppliers\"",
+                "name = \"cost_centers\"",
+                "streams[1].name",
+            ),
+            ("format = \"rfc3339\"", "format = \"naive\"", "cursor.zone"),
+            (
+                "primary_key = [\"CostCenterID\"]",
+                "primary_key = []",
+                "primary_key",
+            ),
+            ("[[streams]]\n", "[[streams]]\npage_size = 0\n", "page_size"),
+            (
+                "[[streams]]\n",
+                "[[streams]]\nevery_seconds = 0\n",
+                "every_seconds",
+            ),
+            (
+                "[[streams]]\n",
+                "[[streams]]\nno_such_key = 1\n",
+                "no_such_key",
+            ),
+        ];
+        for (from, to, key) in cases {
+            assert!(good.contains(from), "finance.toml has no {from:?}");
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("finance.toml");
+            std::fs::write(&file, good.replacen(from, to, 1)).unwrap();
+            let error = load_file(&file).unwrap_err().to_string();
+            assert!(
+                error.contains(key) && error.contains("finance.toml"),
+                "{to:?}: {error}"
+            );
+        }
+    }
 }

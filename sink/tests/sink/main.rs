@@ -239,3 +239,27 @@ async fn with_a_schema_registry_the_sink_names_the_fields_its_tables_cannot_hold
         "the new field named: {error}"
     );
 }
+
+/// PostgreSQL unreachable when the sink starts: it stops with an error
+/// naming the database, rather than consuming what it cannot write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_unreachable_at_start_stops_the_sink_naming_it() {
+    let harness = Harness::start(1).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap();
+    let url = format!("postgres://postgres@{closed}/postgres");
+    let (run, _shutdown) =
+        harness.spawn_with(harness.config_with_url(&url, ""), Default::default());
+    let error = tokio::time::timeout(support::DEADLINE, run)
+        .await
+        .expect("the sink stopped")
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&closed.to_string()) && error.contains("refused"),
+        "names the server and the cause: {error}"
+    );
+    assert!(harness.committed().await <= 0, "nothing committed");
+}
