@@ -43,6 +43,11 @@ fn the_image_holds_every_binary_and_runs_without_root_or_build_tools() {
         .expect("a USER line");
     assert_ne!(user.trim(), "0");
     assert_ne!(user.trim(), "root");
+    // The context is the repository: build outputs and local state stay out.
+    let ignored = read("deploy/Dockerfile.dockerignore");
+    for path in ["target/", ".stack/", ".git/"] {
+        assert!(ignored.lines().any(|l| l == path), "{path} is sent to the builder");
+    }
 }
 
 /// The compose services that run the canonflow image.
