@@ -181,7 +181,7 @@ impl Pipeline {
         totals.reemitted = reemits.len() as u64;
         for message in batch {
             if let Some(drift) = &mut self.drift {
-                watch(drift, message);
+                drift.observe_record(message);
             }
             let mapping = Instant::now();
             let parent = headers::text(message.headers(), headers::TRACEPARENT);
@@ -338,18 +338,6 @@ impl Pipeline {
                 tracing::debug!(%topic, partition, error = %e, "not rewound (no longer assigned?)");
             }
         }
-    }
-}
-
-/// Compares a raw record's shape with its stream's baseline.
-fn watch(drift: &mut DriftWatch, message: &OwnedMessage) {
-    let header = |name| headers::text(message.headers(), name);
-    if let (Some(source), Some(stream), Some(payload)) = (
-        header(headers::SOURCE),
-        header(headers::STREAM),
-        message.payload(),
-    ) {
-        drift.observe(source, stream, payload);
     }
 }
 

@@ -46,7 +46,10 @@ fn the_image_holds_every_binary_and_runs_without_root_or_build_tools() {
     // The context is the repository: build outputs and local state stay out.
     let ignored = read("deploy/Dockerfile.dockerignore");
     for path in ["target/", ".stack/", ".git/"] {
-        assert!(ignored.lines().any(|l| l == path), "{path} is sent to the builder");
+        assert!(
+            ignored.lines().any(|l| l == path),
+            "{path} is sent to the builder"
+        );
     }
 }
 

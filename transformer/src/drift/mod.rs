@@ -97,6 +97,21 @@ pub struct DriftWatch {
 }
 
 impl DriftWatch {
+    /// [`observe`](Self::observe) for a raw record as consumed; records
+    /// without source and stream headers are the mapping's to refuse.
+    pub fn observe_record(&mut self, message: &rdkafka::message::OwnedMessage) {
+        use canonflow_common::headers;
+        use rdkafka::Message as _;
+        let header = |name| headers::text(message.headers(), name);
+        if let (Some(source), Some(stream), Some(payload)) = (
+            header(headers::SOURCE),
+            header(headers::STREAM),
+            message.payload(),
+        ) {
+            self.observe(source, stream, payload);
+        }
+    }
+
     /// Compares one raw record with its stream's baseline; returns (and
     /// logs and counts) what changed for the first time.
     pub fn observe(&mut self, source: &str, stream: &str, payload: &[u8]) -> Vec<Event> {
