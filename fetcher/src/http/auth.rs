@@ -128,7 +128,7 @@ impl Auth {
         &self,
         http: &Client,
         request: RequestBuilder,
-    ) -> Result<RequestBuilder, String> {
+    ) -> Result<RequestBuilder, TokenError> {
         Ok(match self {
             Self::None => request,
             Self::Header { name, value } => request.header(name.as_str(), value.clone()),
@@ -150,8 +150,34 @@ impl Auth {
     }
 }
 
+/// Why no OAuth2 token could be had, and whether asking again may help:
+/// yes when the token endpoint was unreachable, slow, overloaded or
+/// garbled; no when it refused the client (wrong id or secret, no access).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TokenError {
+    pub message: String,
+    pub transient: bool,
+}
+
+impl TokenError {
+    fn transient(message: String) -> Self {
+        Self {
+            message,
+            transient: true,
+        }
+    }
+
+    fn refused(message: String) -> Self {
+        Self {
+            message,
+            transient: false,
+        }
+    }
+}
+
 impl OAuth2 {
-    async fn token(&self, http: &Client) -> Result<HeaderValue, String> {
+    async fn token(&self, http: &Client) -> Result<HeaderValue, TokenError> {
         let mut cached = self.cached.lock().await;
         if let Some((token, refresh_at)) = cached.as_ref()
             && Instant::now() < *refresh_at
@@ -168,21 +194,27 @@ impl OAuth2 {
             .form(&form)
             .send()
             .await
-            .map_err(|e| format!("POST {}: {}", self.token_url, e.without_url()))?;
+            .map_err(|e| {
+                TokenError::transient(format!("POST {}: {}", self.token_url, e.without_url()))
+            })?;
         let status = response.status();
         if !status.is_success() {
-            return Err(format!("POST {}: HTTP {status}", self.token_url));
+            let message = format!("POST {}: HTTP {status}", self.token_url);
+            let transient = status.is_server_error() || matches!(status.as_u16(), 408 | 425 | 429);
+            return Err(TokenError { message, transient });
         }
         let body: TokenResponse = response.json().await.map_err(|e| {
-            format!(
+            TokenError::transient(format!(
                 "POST {}: unreadable token response: {}",
                 self.token_url,
                 e.without_url()
-            )
+            ))
         })?;
         let lifetime = Duration::from_secs(body.expires_in.unwrap_or(3600));
         let refresh_at = Instant::now() + lifetime.saturating_sub(self.refresh_before);
-        let token = sensitive(&format!("Bearer {}", body.access_token))?;
+        let token = sensitive(&format!("Bearer {}", body.access_token)).map_err(|m| {
+            TokenError::refused(format!("POST {}: the access token {m}", self.token_url))
+        })?;
         *cached = Some((token.clone(), refresh_at));
         Ok(token)
     }

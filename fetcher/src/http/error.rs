@@ -33,7 +33,7 @@ pub enum FetchErrorKind {
     #[error("circuit breaker is open after repeated failures; next probe in {0:?}")]
     BreakerOpen(std::time::Duration),
     #[error("could not get an OAuth2 token: {0}")]
-    Token(String),
+    Token(super::auth::TokenError),
 }
 
 impl FetchErrorKind {
@@ -47,7 +47,9 @@ impl FetchErrorKind {
             Self::Transport(_) | Self::Timeout(_) | Self::Malformed(_) | Self::NotJson { .. } => {
                 true
             }
-            Self::TooLarge { .. } | Self::BreakerOpen(_) | Self::Token(_) => false,
+            // An unreachable or overloaded token endpoint, like the source.
+            Self::Token(e) => e.transient,
+            Self::TooLarge { .. } | Self::BreakerOpen(_) => false,
         }
     }
 }
@@ -58,8 +60,9 @@ impl Classify for FetchError {
             FetchErrorKind::Status {
                 status: 401 | 403 | 404,
                 ..
-            }
-            | FetchErrorKind::Token(_) => ErrorClass::Fatal,
+            } => ErrorClass::Fatal,
+            // The client refused: fatal. The endpoint away: retried later.
+            FetchErrorKind::Token(e) if !e.transient => ErrorClass::Fatal,
             FetchErrorKind::Status { status, .. }
                 if (400..500).contains(status) && !self.kind.is_transient() =>
             {
@@ -81,4 +84,60 @@ pub fn excerpt(body: &[u8]) -> String {
         text.push('…');
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::auth::TokenError;
+
+    fn error(kind: FetchErrorKind) -> FetchError {
+        FetchError {
+            source_name: "hr".into(),
+            stream: "workers".into(),
+            url: "http://hr/v1/workers".into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn failures_are_retried_or_fatal_by_what_another_attempt_can_change() {
+        let token = |transient| {
+            FetchErrorKind::Token(TokenError {
+                message: "POST http://hr/oauth/token: …".into(),
+                transient,
+            })
+        };
+        let status = |status| FetchErrorKind::Status {
+            status,
+            excerpt: String::new(),
+        };
+        let cases = [
+            // The token endpoint away or overloaded: like the source itself.
+            (token(true), true, ErrorClass::Retryable),
+            // The client refused: nothing to retry.
+            (token(false), false, ErrorClass::Fatal),
+            (status(503), true, ErrorClass::Retryable),
+            (status(429), true, ErrorClass::Retryable),
+            (status(401), false, ErrorClass::Fatal),
+            (status(403), false, ErrorClass::Fatal),
+            (status(404), false, ErrorClass::Fatal),
+            (status(400), false, ErrorClass::Fatal),
+            (
+                FetchErrorKind::Transport("reset".into()),
+                true,
+                ErrorClass::Retryable,
+            ),
+            (
+                FetchErrorKind::TooLarge { limit: 1 },
+                false,
+                ErrorClass::InvalidInput,
+            ),
+        ];
+        for (kind, transient, class) in cases {
+            let shown = kind.to_string();
+            assert_eq!(kind.is_transient(), transient, "{shown}");
+            assert_eq!(error(kind).class(), class, "{shown}");
+        }
+    }
 }
