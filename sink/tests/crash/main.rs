@@ -49,13 +49,7 @@ async fn killed_cut_off_and_through_postgres_restarts_the_sink_ends_with_exactly
         )
         .await
         .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "create schema \"{}\"",
-        harness.schema.name
-    )))
-    .execute(&pool)
-    .await
-    .unwrap();
+    harness.create_schema_on(&pool).await;
     let proxy = TcpProxy::start(&server.address).await;
     let url = server.url.replace(&server.address, &proxy.address);
     let dir = tempfile::tempdir().unwrap();

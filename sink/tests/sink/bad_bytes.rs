@@ -3,14 +3,10 @@
 //! truncated Avro — are the sink's dead letters (`invalid_input`, with the
 //! decoding error), and the good records around them are written.
 
-use std::time::Duration;
-
 use canonflow_canonical::wire;
 use canonflow_common::headers;
 use canonflow_testkit::drain;
 use rdkafka::Message;
-use rdkafka::message::Headers;
-use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use crate::support::{self, Harness, supplier};
 
@@ -28,23 +24,9 @@ async fn undecodable_records_are_dead_letters_and_the_rest_is_written() {
         ("too-short", valid[..3].to_vec()),
         ("truncated", valid[..valid.len() / 2].to_vec()),
     ];
-    let producer: FutureProducer = harness
-        .stack
-        .kafka()
-        .producer_config("test")
-        .unwrap()
-        .create()
-        .unwrap();
     let topic = harness.topics.topics.canonical(kind.name());
-    for (key, payload) in &bad {
-        producer
-            .send(
-                FutureRecord::to(&topic).key(*key).payload(payload),
-                Duration::from_secs(10),
-            )
-            .await
-            .unwrap();
-    }
+    let records: Vec<(&str, &[u8])> = bad.iter().map(|(k, p)| (*k, p.as_slice())).collect();
+    harness.produce_bytes(&topic, &records).await;
     harness.produce(&good[2..]).await;
 
     let run = harness.spawn("");
@@ -64,13 +46,7 @@ async fn undecodable_records_are_dead_letters_and_the_rest_is_written() {
     .await;
     let mut keys = Vec::new();
     for letter in &dead {
-        let header = |name: &str| {
-            letter
-                .headers()
-                .and_then(|h| h.iter().find(|h| h.key == name).and_then(|h| h.value))
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .unwrap_or_default()
-        };
+        let header = |name| headers::text(letter.headers(), name).unwrap_or_default();
         assert_eq!(header(headers::ERROR_CLASS), "invalid_input");
         assert_eq!(header(headers::ERROR_STAGE), "sink");
         assert!(!header(headers::ERROR_MESSAGE).is_empty());

@@ -15,7 +15,6 @@ mod tls;
 use canonflow_common::headers;
 use canonflow_testkit::drain;
 use rdkafka::Message;
-use rdkafka::message::Headers;
 use support::{Harness, supplier};
 
 const SUPPLIERS: usize = 40;
@@ -96,18 +95,10 @@ async fn a_poison_row_ends_alone_in_the_dead_letter_topic() {
     .await;
     assert_eq!(dead.len(), 1);
     let letter = &dead[0];
-    let header = |name: &str| {
-        letter
-            .headers()
-            .and_then(|h| h.iter().find(|h| h.key == name).and_then(|h| h.value))
-            .map(|v| String::from_utf8_lossy(v).into_owned())
-    };
+    let header = |name| headers::text(letter.headers(), name);
     assert_eq!(letter.key(), Some(batch[4].canonical_id.as_bytes()));
-    assert_eq!(header(headers::ERROR_STAGE).as_deref(), Some("sink"));
-    assert_eq!(
-        header(headers::ERROR_CLASS).as_deref(),
-        Some("invalid_input")
-    );
+    assert_eq!(header(headers::ERROR_STAGE), Some("sink"));
+    assert_eq!(header(headers::ERROR_CLASS), Some("invalid_input"));
     let message = header(headers::ERROR_MESSAGE).unwrap();
     assert!(
         message.contains("too long"),

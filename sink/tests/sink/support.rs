@@ -111,15 +111,43 @@ impl Harness {
         self.deliver(&deliveries).await;
     }
 
-    /// Produces entities and tombstones, in order, keyed by canonical id.
-    pub async fn deliver(&self, deliveries: &[Delivery]) {
-        let producer: FutureProducer = self
-            .stack
+    fn producer(&self) -> FutureProducer {
+        self.stack
             .kafka()
             .producer_config("test")
             .unwrap()
             .create()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Produces `records` (key, bytes) to `topic` as they are, in order.
+    pub async fn produce_bytes(&self, topic: &str, records: &[(&str, &[u8])]) {
+        let producer = self.producer();
+        for (key, payload) in records {
+            producer
+                .send(
+                    FutureRecord::to(topic).key(*key).payload(*payload),
+                    Duration::from_secs(10),
+                )
+                .await
+                .expect("produced");
+        }
+    }
+
+    /// Creates this test's schema on another PostgreSQL server (`pool`).
+    pub async fn create_schema_on(&self, pool: &sqlx::PgPool) {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "create schema \"{}\"",
+            self.schema.name
+        )))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    /// Produces entities and tombstones, in order, keyed by canonical id.
+    pub async fn deliver(&self, deliveries: &[Delivery]) {
+        let producer = self.producer();
         let encoded: Vec<(String, String, Option<Vec<u8>>)> = deliveries
             .iter()
             .map(|delivery| match delivery {
@@ -150,26 +178,12 @@ impl Harness {
 
     /// Produces `entity` as if written under schema id `id`.
     pub async fn produce_with_schema_id(&self, entity: &Canonical<Attributes>, id: u32) {
-        let producer: FutureProducer = self
-            .stack
-            .kafka()
-            .producer_config("test")
-            .unwrap()
-            .create()
-            .unwrap();
         let kind = entity.attributes.kind();
         let mut payload = wire::encode(&self.catalog, kind, entity).unwrap();
         payload[1..5].copy_from_slice(&id.to_be_bytes());
         let topic = self.topics.topics.canonical(kind.name());
-        producer
-            .send(
-                FutureRecord::to(&topic)
-                    .key(&entity.canonical_id)
-                    .payload(&payload),
-                Duration::from_secs(10),
-            )
-            .await
-            .expect("produced");
+        self.produce_bytes(&topic, &[(&entity.canonical_id, &payload)])
+            .await;
     }
 
     pub fn config(&self, sink: &str) -> ConfigSource {

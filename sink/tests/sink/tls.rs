@@ -14,13 +14,7 @@ async fn the_sink_verifies_the_certificate_of_postgres() {
     let harness = Harness::start(1).await;
     let server = PostgresServer::start_tls().await;
     let pool = PgPool::connect(&server.url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "create schema \"{}\"",
-        harness.schema.name
-    )))
-    .execute(&pool)
-    .await
-    .unwrap();
+    harness.create_schema_on(&pool).await;
     let verified = |root: &std::path::Path| {
         format!(
             "{}?sslmode=verify-full&sslrootcert={}",
