@@ -35,6 +35,8 @@ pub enum FaultKind {
     Malformed,
     /// 200 with an HTML error page.
     NotJson,
+    /// 403: the credentials are valid but not allowed this data.
+    Forbidden,
     /// The first matching request gets a 500, the next ones are answered
     /// normally (a [`FaultKind::ServerError`] with count 1).
     FailOnce,
@@ -177,6 +179,12 @@ pub(crate) async fn inject(
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
             r#"{"data": [{"id": "W000001", "firstName": <<garbage>> ]}"#,
+        )
+            .into_response(),
+        Some(FaultKind::Forbidden) => (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"error":"forbidden","message":"this client may not read this resource"}"#,
         )
             .into_response(),
         Some(FaultKind::NotJson) => (

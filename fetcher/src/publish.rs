@@ -245,9 +245,11 @@ where
 /// Writes start-up sentinels: plain (non-transactional) records on a
 /// watermarks partition. Reading one back proves every earlier checkpoint
 /// there was read, without trusting the broker's end offset. Plain, not
-/// transactional: the local broker can keep the latest transaction of a
-/// partition from `read_committed` readers until a later write lands
-/// (`docs/broker-compat.md`, deviation 11), and the sentinel is that write.
+/// transactional: it needs no atomicity, and is written after the
+/// partition's [`Publisher`] was opened, whose initialization aborts any
+/// transaction a killed predecessor left open there (an open transaction
+/// holds back `read_committed` readers: `docs/broker-compat.md`,
+/// deviation 11).
 pub struct Sentinels {
     producer: FutureProducer,
     topic: String,

@@ -194,10 +194,13 @@ impl Coordinator {
     }
 
     /// Starts the streams of partitions whose sentinel has not come back in
-    /// time. The local broker can keep `read_committed` readers from a
-    /// partition's tail for good (`docs/broker-compat.md`, deviation 11);
-    /// starting from the last checkpoint read is safe — at worst an older
-    /// one, and pages are fetched again — where waiting would hang.
+    /// time. The partition's producer was initialized before its sentinel
+    /// was written, which aborts a killed predecessor's open transaction;
+    /// but any other transaction left open there holds `read_committed`
+    /// readers back (until its timeout on Kafka, for good on the local
+    /// broker: `docs/broker-compat.md`, deviation 11). Starting from the last
+    /// checkpoint read is safe — at worst an older one, and pages are
+    /// fetched again — where waiting could hang.
     fn start_overdue(&mut self) {
         let overdue: Vec<i32> = self
             .owned

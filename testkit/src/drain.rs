@@ -72,7 +72,9 @@ pub async fn drain_if_exists(
     while seen_sentinel.len() < partitions as usize {
         assert!(
             started.elapsed() < deadline,
-            "draining {topic}: sentinels seen on {} of {partitions} partitions after {deadline:?}",
+            "draining {topic}: sentinels seen on {} of {partitions} partitions after {deadline:?} \
+             (a transaction left open by a killed producer holds read_committed readers back: \
+             docs/broker-compat.md, deviation 11)",
             seen_sentinel.len()
         );
         let Ok(received) = tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await

@@ -349,3 +349,44 @@ async fn log_start_can_skip_the_first_batch_of_overlapping_transactions() {
     eprintln!("log start skipped records: {shown:?} (attempt, records read from beginning of 60)");
     assert_eq!(shown.is_some(), deviates(&stack));
 }
+
+/// Deviation 11: an open transaction never expires. A transactional
+/// producer killed mid-transaction holds back every `read_committed` reader
+/// of the partitions it wrote to (the last stable offset stays before its
+/// first record). Apache Kafka aborts it after the producer's
+/// `transaction.timeout.ms`; the local broker never does. On both, a new
+/// producer with the same transactional id aborts it at once, which is why
+/// canonflow's restarted copies must reuse their predecessor's id.
+#[tokio::test]
+async fn an_open_transaction_holds_back_readers_until_its_id_is_reused() {
+    let (stack, mut topics) = setup();
+    let topic = topics.name("open");
+    topics.create(&topic, 1, &[]).await;
+    let id = unique("txn");
+    let killed = transactional_producer_with(&stack, &id, &[("transaction.timeout.ms", "1000")]);
+    killed.begin_transaction().unwrap();
+    send(&killed, &topic, "k", "open", None);
+    killed.flush(DEADLINE).unwrap();
+    // Neither committed nor aborted, as after a SIGKILL.
+    std::mem::forget(killed);
+    let other = transactional_producer(&stack);
+    other.begin_transaction().unwrap();
+    send(&other, &topic, "k", "committed", None);
+    other.commit_transaction(DEADLINE).unwrap();
+
+    let reader = assigned_consumer(&stack, &topic, 0, Offset::Offset(0));
+    if deviates(&stack) {
+        // Five times the timeout: still held back.
+        let seen = read_for(&reader, Duration::from_secs(5)).await;
+        assert_eq!(seen, Vec::<String>::new());
+    } else {
+        read_until(&reader, |seen| seen.iter().any(|p| p == "committed")).await;
+    }
+
+    let successor = transactional_producer_with(&stack, &id, &[]);
+    let fresh = assigned_consumer(&stack, &topic, 0, Offset::Offset(0));
+    let seen = read_until(&fresh, |seen| seen.iter().any(|p| p == "committed")).await;
+    // Aborted, yet delivered where aborts are not filtered (deviation 1).
+    assert_eq!(seen.iter().any(|p| p == "open"), deviates(&stack));
+    drop(successor);
+}

@@ -18,12 +18,24 @@ pub fn plain_producer(stack: &Stack, settings: &[(&str, &str)]) -> BaseProducer 
 }
 
 pub fn transactional_producer(stack: &Stack) -> BaseProducer {
-    let producer: BaseProducer = stack
+    transactional_producer_with(stack, &unique("txn"), &[])
+}
+
+/// A transactional producer with id `id`, initialized: an open transaction
+/// of an earlier producer with the same id is aborted.
+pub fn transactional_producer_with(
+    stack: &Stack,
+    id: &str,
+    settings: &[(&str, &str)],
+) -> BaseProducer {
+    let mut config = stack
         .kafka()
-        .transactional_producer_config("test", &unique("txn"))
-        .unwrap()
-        .create()
+        .transactional_producer_config("test", id)
         .unwrap();
+    for (key, value) in settings {
+        config.set(*key, *value);
+    }
+    let producer: BaseProducer = config.create().unwrap();
     producer.init_transactions(DEADLINE).unwrap();
     producer
 }

@@ -158,13 +158,30 @@ fn restart_exited(
     env: &[(&str, String)],
 ) -> usize {
     let mut exited = 0;
-    for copy in copies.iter_mut() {
+    for (slot, copy) in copies.iter_mut().enumerate() {
         if matches!(copy.process.child.try_wait(), Ok(Some(_))) {
-            *copy = pipeline.spawn(copy.stage, env);
+            *copy = spawn_slot(pipeline, copy.stage, slot, env);
             exited += 1;
         }
     }
     exited
+}
+
+/// Starts the copy of `slot`. A transformer copy takes its slot's
+/// transactional id, as a restarted pod does (`deploy/k8s`): the new
+/// producer aborts the transaction its killed predecessor left open, which
+/// would otherwise hold back the sink's reads (broker-compat deviation 11).
+fn spawn_slot(
+    pipeline: &DemoPipeline,
+    stage: Stage,
+    slot: usize,
+    env: &[(&str, String)],
+) -> Endpoint {
+    let mut env = env.to_vec();
+    if stage == Stage::Transformer {
+        env.push(("CANONFLOW__TRANSFORMER__INSTANCE_ID", format!("chaos-{slot}")));
+    }
+    pipeline.spawn(stage, &env)
 }
 
 async fn pause(rng: &mut fastrand::Rng, millis: std::ops::Range<u64>) {
@@ -205,7 +222,9 @@ async fn under_seeded_faults_postgres_ends_with_the_newest_version_of_everything
     let stages = [Stage::Fetcher, Stage::Transformer, Stage::Sink];
     let mut copies: Vec<Endpoint> = stages
         .iter()
-        .flat_map(|s| [pipeline.spawn(*s, &env), pipeline.spawn(*s, &env)])
+        .flat_map(|s| [*s, *s])
+        .enumerate()
+        .map(|(slot, stage)| spawn_slot(&pipeline, stage, slot, &env))
         .collect();
 
     let (mut kills, mut restarts, mut cuts, mut failures, mut outages) = (0, 0, 0, 0, 0);
@@ -232,7 +251,7 @@ async fn under_seeded_faults_postgres_ends_with_the_newest_version_of_everything
                 let _ = copies[at].process.child.kill();
                 let _ = copies[at].process.child.wait();
                 pause(&mut rng, 200..1_500).await;
-                copies[at] = pipeline.spawn(stage, &env);
+                copies[at] = spawn_slot(&pipeline, stage, at, &env);
                 kills += 1;
             }
             1 => {

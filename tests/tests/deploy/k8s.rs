@@ -76,6 +76,24 @@ fn stages_run_image_binaries_with_probes_on_the_served_port() {
         );
         assert_eq!(pod["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
         let container = &pod["containers"][0];
+        // Variables set per container are keys the code reads, too.
+        let own_env: Vec<(String, String)> = container["env"]
+            .as_vec()
+            .map(|vars| {
+                vars.iter()
+                    .map(|v| (text(&v["name"]).to_owned(), "from-the-pod".to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let env = [demo_env(), own_env.clone()].concat();
+        Deployment::new(&format!("{BASE}/deployment.toml"), &env).parsed();
+        if name == "canonflow-transformer" {
+            assert_eq!(
+                own_env.first().map(|(n, _)| n.as_str()),
+                Some("CANONFLOW__TRANSFORMER__INSTANCE_ID"),
+                "a restarted transformer container must reuse its transactional id"
+            );
+        }
         let command = strings(&container["command"]);
         assert!(binaries.contains(command[0]), "{name} runs {}", command[0]);
         let config = command[command.iter().position(|a| *a == "--config").unwrap() + 1];

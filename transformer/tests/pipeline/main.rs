@@ -5,6 +5,8 @@
 
 #[path = "../bad_records/mod.rs"]
 mod bad_records;
+mod limits;
+mod registry;
 #[allow(dead_code, reason = "each test binary uses part of the harness")]
 mod support;
 
@@ -133,38 +135,6 @@ async fn maps_examples_dead_letters_bad_records_and_commits_what_it_wrote() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bad_deploy_stops_at_the_dead_letter_limit_without_committing() {
-    let harness = Harness::start(1).await;
-    let bad: Vec<Raw> = (0..5)
-        .map(|i| {
-            Raw::json(
-                "hr",
-                "workers",
-                &format!("W{i}"),
-                json!({"id": i, "updatedAt": "2024-05-01T00:00:00Z"}),
-            )
-        })
-        .collect();
-    harness.produce(&bad).await;
-    let (run, _shutdown) = harness.spawn("dead_letter_limit = { consecutive = 3 }");
-    let result = tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("the transformer stopped by itself")
-        .expect("joined");
-    let error = result.expect_err("stopped with an error").to_string();
-    assert!(error.contains("3 dead letters in a row"), "{error}");
-    assert!(
-        error.contains("first_name"),
-        "names the last error: {error}"
-    );
-    assert_eq!(
-        harness.committed().await,
-        0,
-        "nothing committed past the failing records"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_mapping_file_is_refused_at_start_naming_the_key() {
     let harness = Harness::start(1).await;
     let dir = tempfile::tempdir().unwrap();
@@ -253,58 +223,6 @@ async fn a_cost_center_mapped_before_its_worker_enriches_it() {
     let worker = enriched_worker(&harness).await;
     harness.stop(run).await.expect("stopped cleanly");
     assert_enriched_from_finance(&worker);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn schema_ids_come_from_the_schema_registry() {
-    let registry = canonflow_testkit::SchemaRegistryDouble::start().await;
-    let harness = Harness::start(1).await;
-    let (_, supplier) = support::examples()
-        .into_iter()
-        .find(|(name, _)| name == "supplier-odata")
-        .unwrap();
-    harness.produce(&[supplier]).await;
-    let run = harness.spawn(&format!(
-        "schema_registry = {{ url = \"{}\" }}",
-        registry.url
-    ));
-    let records = harness.canonical_records(1).await;
-    harness.stop(run).await.expect("stopped cleanly");
-
-    let topic = harness.topics.canonical("supplier");
-    let versions = registry.versions(&format!("{topic}-value"));
-    assert_eq!(
-        versions.len(),
-        1,
-        "registered once under the topic's subject"
-    );
-    let (id, _) = canonflow_canonical::wire::split(records[0].1.payload().unwrap()).unwrap();
-    assert_eq!(id, versions[0], "written under the registry's id");
-    let embedded = canonflow_canonical::Catalog::embedded().unwrap();
-    assert_ne!(id, embedded.id(canonflow_canonical::EntityKind::Supplier));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_incompatible_registered_schema_stops_the_transformer_at_start() {
-    let registry = canonflow_testkit::SchemaRegistryDouble::start().await;
-    let harness = Harness::start(1).await;
-    let subject = format!("{}-value", harness.topics.canonical("worker"));
-    // An earlier Worker without the fields ours requires: ours cannot read its data.
-    registry.preload(
-        &subject,
-        r#"{"type":"record","name":"Worker","namespace":"canonflow","fields":[{"name":"x","type":"int"}]}"#,
-    );
-    let config = format!("schema_registry = {{ url = \"{}\" }}", registry.url);
-    let (run, _shutdown) = harness.spawn(&config);
-    let error = tokio::time::timeout(support::DEADLINE, run)
-        .await
-        .expect("stopped by itself")
-        .expect("joined")
-        .expect_err("refused")
-        .to_string();
-    assert!(error.contains(&subject), "{error}");
-    assert!(error.contains("incompatible"), "{error}");
-    assert!(registry.requests() >= 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
