@@ -32,7 +32,19 @@ pub enum AdminError {
     },
     #[error("topic {0} does not exist")]
     Missing(String),
+    #[error(
+        "no Kafka broker answered at {servers} within {waited:?}; check kafka.bootstrap_servers \
+         (CANONFLOW__KAFKA__BOOTSTRAP_SERVERS), the network, and kafka.security_protocol: {cause}"
+    )]
+    Unreachable {
+        servers: String,
+        waited: Duration,
+        cause: KafkaError,
+    },
 }
+
+/// How long creating topics may wait for the cluster to answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Creates each topic that does not exist; replication is the broker's
 /// default.
@@ -51,8 +63,21 @@ pub async fn ensure_topics(
             )
         })
         .collect();
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    for result in admin.create_topics(&new, &options).await? {
+    let options = AdminOptions::new()
+        .operation_timeout(Some(ANSWER_TIMEOUT))
+        .request_timeout(Some(ANSWER_TIMEOUT));
+    let results = admin
+        .create_topics(&new, &options)
+        .await
+        .map_err(|cause| match cause {
+            KafkaError::AdminOp(RDKafkaErrorCode::OperationTimedOut) => AdminError::Unreachable {
+                servers: kafka.bootstrap_servers.clone(),
+                waited: ANSWER_TIMEOUT,
+                cause,
+            },
+            other => AdminError::Kafka(other),
+        })?;
+    for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => return Err(AdminError::Create { topic, code }),
@@ -83,4 +108,31 @@ pub async fn partition_count(
     })
     .await
     .unwrap_or_else(|_| Err(AdminError::Kafka(KafkaError::Canceled)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A broker nobody answers at is named, with the key to fix, instead of
+    /// librdkafka's bare "Local: Timed out".
+    #[tokio::test]
+    async fn an_unreachable_broker_is_named_with_the_key_to_fix() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap();
+        let kafka = KafkaConfig::local(closed.to_string());
+        let spec = TopicSpec {
+            name: "t".into(),
+            partitions: 1,
+            configs: Vec::new(),
+        };
+        let error = ensure_topics(&kafka, "test", &[spec]).await.unwrap_err();
+        assert!(matches!(error, AdminError::Unreachable { .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(
+            message.contains(&closed.to_string()) && message.contains("kafka.bootstrap_servers"),
+            "{message}"
+        );
+    }
 }
