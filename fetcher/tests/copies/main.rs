@@ -18,13 +18,13 @@ use support::*;
 fn spawn(config: &std::path::Path, log: &std::path::Path) -> StageProcess {
     StageProcess::spawn(
         Command::new(env!("CARGO_BIN_EXE_canonflow-fetcher"))
-        // Copies side by side: each its own free port for /metrics.
-        .env("CANONFLOW__TELEMETRY__LISTEN", "127.0.0.1:0")
-        .arg("--config")
-        .arg(config)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap()),
+            // Copies side by side: each its own free port for /metrics.
+            .env("CANONFLOW__TELEMETRY__LISTEN", "127.0.0.1:0")
+            .arg("--config")
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap()),
     )
 }
 

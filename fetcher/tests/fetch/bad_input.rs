@@ -87,7 +87,11 @@ async fn a_wrong_path_is_fatal_and_names_the_status() {
         error.contains("public/holidays") && error.contains("404"),
         "{error}"
     );
-    assert_eq!(requests_with_status(&harness, 404), 1, "a 404 is not retried");
+    assert_eq!(
+        requests_with_status(&harness, 404),
+        1,
+        "a 404 is not retried"
+    );
 }
 
 /// Credentials that are valid but not allowed the data (403) are fatal at
@@ -103,7 +107,11 @@ async fn a_forbidden_stream_is_fatal_at_once_and_names_the_status() {
         error.contains("public/holidays") && error.contains("403"),
         "{error}"
     );
-    assert_eq!(requests_with_status(&harness, 403), 1, "a 403 is not retried");
+    assert_eq!(
+        requests_with_status(&harness, 403),
+        1,
+        "a 403 is not retried"
+    );
     assert!(harness.raw().await.is_empty());
 }
 
@@ -129,7 +137,10 @@ async fn an_unreachable_source_is_retried_then_fatal_naming_it() {
         error.contains("public/holidays") && error.contains(&format!("127.0.0.1:{closed}")),
         "{error}"
     );
-    assert!(error.contains("after 3 attempts") || error.contains("connect"), "{error}");
+    assert!(
+        error.contains("after 3 attempts") || error.contains("connect"),
+        "{error}"
+    );
     assert!(harness.raw().await.is_empty());
 }
 
@@ -204,8 +215,14 @@ async fn records_without_their_key_are_dead_letters_with_their_bytes_and_reason(
         let record = worker(letter);
         assert!(record["terminationDate"].is_null(), "{record}");
         assert_eq!(header(letter, "canonflow.error.stage"), Some("fetcher"));
-        assert_eq!(header(letter, "canonflow.error.class"), Some("invalid_input"));
-        assert_eq!(header(letter, "canonflow.error.path"), Some("/terminationDate"));
+        assert_eq!(
+            header(letter, "canonflow.error.class"),
+            Some("invalid_input")
+        );
+        assert_eq!(
+            header(letter, "canonflow.error.path"),
+            Some("/terminationDate")
+        );
         let message = header(letter, "canonflow.error.message").unwrap();
         assert!(message.contains("missing or null"), "{message}");
         let origin = header(letter, "canonflow.error.origin").unwrap();

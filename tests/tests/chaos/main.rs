@@ -179,7 +179,10 @@ fn spawn_slot(
 ) -> Endpoint {
     let mut env = env.to_vec();
     if stage == Stage::Transformer {
-        env.push(("CANONFLOW__TRANSFORMER__INSTANCE_ID", format!("chaos-{slot}")));
+        env.push((
+            "CANONFLOW__TRANSFORMER__INSTANCE_ID",
+            format!("chaos-{slot}"),
+        ));
     }
     pipeline.spawn(stage, &env)
 }

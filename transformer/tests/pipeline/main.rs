@@ -10,8 +10,6 @@ mod registry;
 #[allow(dead_code, reason = "each test binary uses part of the harness")]
 mod support;
 
-use std::time::Duration;
-
 use canonflow_common::headers;
 use rdkafka::Message;
 use rdkafka::message::Headers;
