@@ -208,7 +208,7 @@ fn build(
         .map_err(kafka_error)?;
     Ok(pipeline::Pipeline {
         consumer,
-        producer,
+        producer: Arc::new(producer),
         mappings,
         catalog,
         enrichment,

@@ -11,8 +11,13 @@
 //! resumes from its committed offset — which is what lets a consuming loop
 //! simply drop records it gathered before a rebalance and did not commit
 //! ([`GroupContext::rebalanced_since`]).
+//!
+//! A loop that commits on another thread while it polls for more
+//! ([`CommitInFlight`]) has every revoke wait for that commit, so whoever
+//! gets the partitions next reads offsets that include it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientContext;
@@ -27,11 +32,51 @@ use crate::observe::{self, Stage};
 /// How long looking up committed offsets during an assignment may take.
 const COMMITTED_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a revoke waits for a commit in flight; longer than any
+/// transaction call's own timeout.
+const REVOKE_WAIT: Duration = Duration::from_secs(45);
+
 /// The consumer context of every canonflow group consumer.
 #[derive(Debug)]
 pub struct GroupContext {
     stage: Stage,
     rebalances: AtomicU64,
+    in_flight: CommitInFlight,
+}
+
+/// Whether a commit of this consumer's progress is running on another
+/// thread. Partitions are not given up while one is.
+#[derive(Debug, Clone, Default)]
+pub struct CommitInFlight(Arc<(Mutex<bool>, Condvar)>);
+
+impl CommitInFlight {
+    /// A commit starts; it counts as running until the guard is dropped.
+    pub fn start(&self) -> CommitGuard {
+        *self.0.0.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        CommitGuard(self.clone())
+    }
+
+    /// Waits until no commit runs, at most `deadline`; whether none does.
+    fn wait(&self, deadline: Duration) -> bool {
+        let (running, done) = &*self.0;
+        let running = running.lock().unwrap_or_else(PoisonError::into_inner);
+        let (running, _) = done
+            .wait_timeout_while(running, deadline, |running| *running)
+            .unwrap_or_else(PoisonError::into_inner);
+        !*running
+    }
+}
+
+/// Marks the commit finished when dropped (also when its thread panics).
+#[derive(Debug)]
+pub struct CommitGuard(CommitInFlight);
+
+impl Drop for CommitGuard {
+    fn drop(&mut self) {
+        let (running, done) = &*self.0.0;
+        *running.lock().unwrap_or_else(PoisonError::into_inner) = false;
+        done.notify_all();
+    }
 }
 
 impl GroupContext {
@@ -43,7 +88,13 @@ impl GroupContext {
         Self {
             stage,
             rebalances: AtomicU64::new(0),
+            in_flight: CommitInFlight::default(),
         }
+    }
+
+    /// The flag a loop sets while it commits on another thread.
+    pub fn in_flight(&self) -> &CommitInFlight {
+        &self.in_flight
     }
 
     /// Counts assignment changes: a loop that saw the count change while it
@@ -119,6 +170,9 @@ impl ConsumerContext for GroupContext {
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 tracing::info!(partitions = tpl.count(), "partitions revoked");
+                if !self.in_flight.wait(REVOKE_WAIT) {
+                    tracing::warn!(waited = ?REVOKE_WAIT, "giving up partitions while a commit still runs");
+                }
                 consumer.unassign()
             }
             other => {
@@ -163,5 +217,24 @@ impl IdleExit {
             return false;
         }
         self.since.get_or_insert_with(Instant::now).elapsed() >= limit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_revoke_waits_for_the_commit_in_flight_and_no_longer() {
+        let in_flight = CommitInFlight::default();
+        assert!(in_flight.wait(Duration::ZERO), "idle: no wait");
+        let guard = in_flight.start();
+        assert!(!in_flight.wait(Duration::from_millis(20)), "running");
+        let committer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            drop(guard);
+        });
+        assert!(in_flight.wait(Duration::from_secs(10)), "done");
+        committer.join().unwrap();
     }
 }

@@ -16,7 +16,7 @@ mod group;
 pub use admin::{AdminError, TopicSpec, ensure_topics, partition_count};
 pub use close::close_with_deadline;
 pub use config::{KafkaConfig, SaslConfig, SaslMechanism, SecurityProtocol, TlsConfig};
-pub use group::{GroupContext, IdleExit};
+pub use group::{CommitGuard, CommitInFlight, GroupContext, IdleExit};
 
 /// Client settings for the local stack's broker (Tansu) and for tests.
 ///

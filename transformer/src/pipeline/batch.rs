@@ -1,0 +1,296 @@
+//! One batch's way through its transaction, in three steps so that the
+//! next batch can be gathered and mapped while this one commits:
+//! [`Pipeline::prepare`] maps the records into outputs (no Kafka),
+//! [`Pipeline::produce`] sends them and the offsets in a transaction and
+//! starts the commit on its own thread, [`Pipeline::settle`] waits for the
+//! commit and records what it committed — or rewinds for a retry.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use canonflow_canonical::Canonical;
+use canonflow_canonical::entities::Attributes;
+use canonflow_common::headers;
+use canonflow_common::kafka::CommitGuard;
+use canonflow_common::observe::trace::{Fanout, spans};
+use rdkafka::Message;
+use rdkafka::consumer::Consumer;
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::message::OwnedMessage;
+use rdkafka::producer::{BaseRecord, Producer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use tracing::field::Empty;
+
+use super::{BatchError, Pipeline, TRANSACTION_TIMEOUT};
+use crate::metrics::BatchCounts;
+use crate::outputs::{self, Output, Transformed, transform};
+use crate::{Error, Totals};
+
+/// A batch mapped and encoded, not yet produced.
+pub(super) struct Prepared {
+    outputs: Vec<Output>,
+    totals: Totals,
+    counts: BatchCounts,
+    fanout: Fanout,
+    started: Instant,
+}
+
+/// A batch whose transaction is committing on its own thread.
+pub(super) struct InFlight {
+    commit: CommitThread,
+    offsets: Option<TopicPartitionList>,
+    batch: Vec<OwnedMessage>,
+    reemits: Vec<Canonical<Attributes>>,
+    prepared: Prepared,
+}
+
+impl Pipeline {
+    /// Maps and encodes `reemits` and `batch`. Only a tripped dead-letter
+    /// limit or an entity that cannot be encoded fails it (fatal).
+    pub(super) fn prepare(
+        &mut self,
+        batch: &[OwnedMessage],
+        reemits: &[Canonical<Attributes>],
+    ) -> Result<Prepared, Error> {
+        let started = Instant::now();
+        let mut totals = Totals::default();
+        let mut counts = BatchCounts::new();
+        let mut fanout = Fanout::new(tracing::info_span!(
+            parent: None,
+            spans::TRANSFORM_BATCH,
+            records = batch.len(),
+            reemitted = reemits.len(),
+            trace_id = Empty,
+        ));
+        let span = fanout.batch().clone();
+        let _entered = span.enter();
+        let mut outputs = Vec::with_capacity(batch.len() + reemits.len());
+        for entity in reemits {
+            let carried = fanout.carry(None, 0, tracing::Span::none);
+            let output = outputs::reemit(entity, &self.catalog, &self.topics, carried)
+                .map_err(|e| Error::Kafka(format!("encoding an enriched entity: {e}")))?;
+            outputs.push(output);
+        }
+        totals.reemitted = reemits.len() as u64;
+        for message in batch {
+            if let Some(drift) = &mut self.drift {
+                drift.observe_record(message);
+            }
+            let mapping = Instant::now();
+            let parent = headers::text(message.headers(), headers::TRACEPARENT);
+            let carried = fanout.carry(parent, 1, || map_span(message));
+            let transformed = transform(
+                message,
+                &self.mappings,
+                &self.enrichment,
+                &self.catalog,
+                &self.topics,
+                carried,
+            );
+            counts.map_seconds.record(mapping.elapsed().as_secs_f64());
+            let partition = message.partition();
+            let (output, verdict) = match transformed {
+                Transformed::Canonical { output, kind } => {
+                    totals.canonical += 1;
+                    counts.produced(kind);
+                    (Some(output), self.guard.passed(partition))
+                }
+                Transformed::DeadLetter { output, error } => {
+                    totals.dead_letters += 1;
+                    (Some(output), self.guard.failed(partition, &error))
+                }
+                Transformed::Unmapped { source, stream } => {
+                    totals.unmapped += 1;
+                    if self.unmapped.insert((source.clone(), stream.clone())) {
+                        tracing::info!(%source, %stream, "no mapping for this stream; its raw records are skipped");
+                    }
+                    (None, self.guard.passed(partition))
+                }
+            };
+            verdict.map_err(|tripped| {
+                self.guard.reset();
+                Error::DeadLetterLimit(tripped)
+            })?;
+            outputs.extend(output);
+        }
+        totals.raw = batch.len() as u64;
+        Ok(Prepared {
+            outputs,
+            totals,
+            counts,
+            fanout,
+            started,
+        })
+    }
+
+    /// Begins a transaction, sends the outputs and the offsets, and starts
+    /// the commit on its own thread. On failure the transaction is aborted,
+    /// `batch` rewound and `reemits` put back.
+    pub(super) fn produce(
+        &mut self,
+        mut prepared: Prepared,
+        batch: Vec<OwnedMessage>,
+        reemits: Vec<Canonical<Attributes>>,
+    ) -> Result<InFlight, BatchError> {
+        let span = prepared.fanout.batch().clone();
+        let _entered = span.enter();
+        let outputs = std::mem::take(&mut prepared.outputs);
+        match self.transact(outputs, &batch) {
+            Ok((commit, offsets)) => Ok(InFlight {
+                commit,
+                offsets,
+                batch,
+                reemits,
+                prepared,
+            }),
+            Err(e) => {
+                self.rewind(&batch);
+                self.enrichment.requeue(reemits);
+                Err(e)
+            }
+        }
+    }
+
+    fn transact(
+        &mut self,
+        outputs: Vec<Output>,
+        batch: &[OwnedMessage],
+    ) -> Result<(CommitThread, Option<TopicPartitionList>), BatchError> {
+        self.producer
+            .begin_transaction()
+            .map_err(BatchError::kafka)?;
+        let sent = outputs
+            .into_iter()
+            .try_for_each(|output| self.send(output))
+            .and_then(|()| self.send_offsets(batch));
+        let offsets = match sent {
+            Ok(offsets) => offsets,
+            Err(e) => {
+                self.abort();
+                return Err(e);
+            }
+        };
+        let producer = Arc::clone(&self.producer);
+        let guard: CommitGuard = self.consumer.context().in_flight().start();
+        let commit = std::thread::Builder::new()
+            .name("transaction-commit".into())
+            .spawn(move || {
+                let _running = guard;
+                producer.commit_transaction(TRANSACTION_TIMEOUT)
+            })
+            .map_err(|e| BatchError::Fatal(Error::Kafka(format!("starting a commit: {e}"))))?;
+        Ok((commit, offsets))
+    }
+
+    /// Waits for `in_flight`'s commit. Committed: records its counts and
+    /// tells the consumer the offsets. Not: aborts, rewinds its batch and
+    /// `next` (read after it), and puts its re-emits back.
+    pub(super) fn settle(
+        &mut self,
+        in_flight: InFlight,
+        next: &[OwnedMessage],
+    ) -> Result<(), BatchError> {
+        let InFlight {
+            commit,
+            offsets,
+            batch,
+            reemits,
+            prepared,
+        } = in_flight;
+        let committed = commit.join().unwrap_or(Err(KafkaError::Canceled));
+        if let Err(e) = committed {
+            self.abort();
+            self.rewind(batch.iter().chain(next));
+            self.enrichment.requeue(reemits);
+            return Err(BatchError::kafka(e));
+        }
+        if let Some(offsets) = offsets {
+            self.store_offsets(&offsets);
+        }
+        let Prepared {
+            totals,
+            counts,
+            fanout,
+            started,
+            ..
+        } = prepared;
+        counts.committed(&totals, &batch, started.elapsed());
+        tracing::debug!(parent: fanout.batch(), ?totals, "batch committed");
+        fanout.finish();
+        self.totals.add(&totals);
+        Ok(())
+    }
+
+    fn send(&self, output: Output) -> Result<(), BatchError> {
+        let Output {
+            topic,
+            key,
+            payload,
+            headers,
+        } = output;
+        let mut record = BaseRecord::<Vec<u8>, Vec<u8>>::to(&topic).headers(headers);
+        if let Some(key) = &key {
+            record = record.key(key);
+        }
+        if let Some(payload) = &payload {
+            record = record.payload(payload);
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    // The producer's own thread is delivering; give it a moment.
+                    record = back;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err((e, _)) => return Err(BatchError::kafka(e)),
+            }
+        }
+    }
+
+    /// Adds `batch`'s offsets to the open transaction; returns them.
+    fn send_offsets(
+        &self,
+        batch: &[OwnedMessage],
+    ) -> Result<Option<TopicPartitionList>, BatchError> {
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        let offsets = next_offsets(batch).map_err(BatchError::kafka)?;
+        let group = self
+            .consumer
+            .group_metadata()
+            .ok_or_else(|| BatchError::Retry("no consumer group metadata yet".into()))?;
+        self.producer
+            .send_offsets_to_transaction(&offsets, &group, TRANSACTION_TIMEOUT)
+            .map_err(BatchError::kafka)?;
+        Ok(Some(offsets))
+    }
+}
+
+type CommitThread = std::thread::JoinHandle<KafkaResult<()>>;
+
+/// The span continuing the trace of a raw record's page in this batch.
+fn map_span(message: &OwnedMessage) -> tracing::Span {
+    let header = |name| headers::text(message.headers(), name).unwrap_or_default();
+    tracing::info_span!(
+        parent: None,
+        spans::MAP,
+        source = header(headers::SOURCE),
+        stream = header(headers::STREAM),
+    )
+}
+
+/// The offset after the last record of each partition in `batch`.
+fn next_offsets(batch: &[OwnedMessage]) -> Result<TopicPartitionList, KafkaError> {
+    let mut next: std::collections::BTreeMap<(&str, i32), i64> = Default::default();
+    for m in batch {
+        let entry = next.entry((m.topic(), m.partition())).or_insert(0);
+        *entry = (*entry).max(m.offset() + 1);
+    }
+    let mut list = TopicPartitionList::new();
+    for ((topic, partition), offset) in next {
+        list.add_partition_offset(topic, partition, Offset::Offset(offset))?;
+    }
+    Ok(list)
+}
