@@ -4,6 +4,9 @@ use canonflow_common::observe::Stage;
 use canonflow_common::startup::{StageArgs, start};
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let startup = start(&StageArgs::parse(), Stage::Fetcher)?;
