@@ -1,6 +1,7 @@
 //! Parsing a raw payload strictly: valid UTF-8 JSON, nesting bounded (by
 //! serde_json's recursion limit), and no object with the same key twice —
-//! which plain parsing would silently resolve by keeping the last one.
+//! which plain parsing would silently resolve by keeping the last one. And
+//! reading a value by JSON pointer without allocating.
 
 use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -15,6 +16,38 @@ pub fn parse(payload: &[u8]) -> Result<Value, MapError> {
         .and_then(|value| deserializer.end().map(|()| value))
         .map_err(|e| MapError::new("", format!("the payload is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// The value at JSON pointer `pointer` (RFC 6901), as [`Value::pointer`]
+/// finds it, without allocating a string per token (it does for escaped
+/// tokens only): mappings look up every field of every record this way.
+pub fn at<'v>(value: &'v Value, pointer: &str) -> Option<&'v Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    pointer
+        .strip_prefix('/')?
+        .split('/')
+        .try_fold(value, |target, token| {
+            let token = match token.contains('~') {
+                true => std::borrow::Cow::Owned(token.replace("~1", "/").replace("~0", "~")),
+                false => std::borrow::Cow::Borrowed(token),
+            };
+            match target {
+                Value::Object(map) => map.get(token.as_ref()),
+                Value::Array(list) => index(&token).and_then(|i| list.get(i)),
+                _ => None,
+            }
+        })
+}
+
+/// An array index token: digits, no sign, no leading zero.
+fn index(token: &str) -> Option<usize> {
+    let digits = token.bytes().all(|b| b.is_ascii_digit());
+    let leading_zero = token.len() > 1 && token.starts_with('0');
+    (digits && !leading_zero)
+        .then(|| token.parse().ok())
+        .flatten()
 }
 
 struct Strict;
@@ -86,6 +119,35 @@ impl<'de> Visitor<'de> for Strict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pointers_find_what_serde_json_finds() {
+        let value: Value = serde_json::from_str(
+            r#"{"a": {"b": [10, {"c/d": 1, "e~f": 2}]}, "": 3, "n": null, "01": 4}"#,
+        )
+        .unwrap();
+        for pointer in [
+            "",
+            "/a",
+            "/a/b",
+            "/a/b/0",
+            "/a/b/1/c~1d",
+            "/a/b/1/e~0f",
+            "/",
+            "/n",
+            "/01",
+            "/a/b/01",
+            "/a/b/+1",
+            "/a/b/2",
+            "/a/x",
+            "a",
+            "/a/b/0/x",
+            "/a/b/-1",
+            "/a/b/1/c~1d/x",
+        ] {
+            assert_eq!(at(&value, pointer), value.pointer(pointer), "{pointer:?}");
+        }
+    }
 
     #[test]
     fn accepts_json_and_refuses_what_plain_parsing_would_let_through() {

@@ -222,8 +222,7 @@ fn modified_at(record: &Value, mapping: &Loaded) -> Result<Option<DateTime<Utc>>
     let Some(field) = &mapping.config.modified_at else {
         return Ok(None);
     };
-    let value = record
-        .pointer(&field.from)
+    let value = json::at(record, &field.from)
         .filter(|v| !v.is_null())
         .ok_or_else(|| MapError::new(&field.from, "modified_at: required, missing"))?;
     normalize::timestamp(value, field.format, field.zone.unwrap_or(chrono_tz::UTC))
@@ -235,7 +234,7 @@ fn deleted(record: &Value, mapping: &Loaded) -> Result<bool, MapError> {
     let Some(field) = &mapping.config.deleted else {
         return Ok(false);
     };
-    let Some(value) = record.pointer(&field.from).filter(|v| !v.is_null()) else {
+    let Some(value) = json::at(record, &field.from).filter(|v| !v.is_null()) else {
         return Ok(false);
     };
     if field.values.is_empty() {

@@ -59,7 +59,7 @@ impl<'a> Reader<'a> {
     /// The value at `pointer`, `None` when absent or null, and its full path.
     fn lookup(&self, pointer: &str) -> (Option<&'a Value>, String) {
         let path = format!("{}{pointer}", self.base);
-        let value = self.record.pointer(pointer).filter(|v| !v.is_null());
+        let value = super::json::at(self.record, pointer).filter(|v| !v.is_null());
         (value, path)
     }
 
