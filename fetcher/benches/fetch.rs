@@ -128,6 +128,19 @@ async fn bench() {
         100.0 * rate(total, fetcher) / rate(bare_records, bare),
         peak_kib / 1024
     );
+    canonflow_testkit::bench::Summary {
+        stage: "fetcher",
+        figure: "source → raw topic (once, incl. start-up)",
+        records: total as u64,
+        seconds: fetcher.as_secs_f64(),
+        limit: "bare HTTP loop over the same pages",
+        // The bare loop may see a different count; compare rates.
+        limit_seconds: bare.as_secs_f64() * total as f64 / bare_records.max(1) as f64,
+        target_percent: 90.0,
+        peak_rss_kib: Some(peak_kib),
+        cpu_seconds: None,
+    }
+    .print();
 }
 
 /// Every page of one stream, as cheaply as possible; returns the records seen.

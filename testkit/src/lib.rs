@@ -7,6 +7,7 @@
 //! deadline instead of sleeping. Failures are real: [`TcpProxy`] cuts
 //! connections, [`PostgresServer`] is a PostgreSQL server a test may crash. Nothing here may be used by product code.
 
+pub mod bench;
 mod broker;
 mod drain;
 mod group;

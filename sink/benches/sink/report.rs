@@ -59,6 +59,29 @@ pub fn print(figures: &Figures<'_>) {
         }
     }
     print_settings(figures);
+    print_summaries(figures);
+}
+
+/// One `scripts/bench` summary line per phase.
+fn print_summaries(figures: &Figures<'_>) {
+    let records = figures.records as f64;
+    // COPY's rate over its own rows, as the table above compares it.
+    let copy_seconds =
+        figures.copied.elapsed.as_secs_f64() * records / (figures.copied.rows as f64).max(1.0);
+    for phase in &figures.phases {
+        canonflow_testkit::bench::Summary {
+            stage: "sink",
+            figure: phase.label,
+            records: figures.records as u64,
+            seconds: phase.run.all_committed.as_secs_f64(),
+            limit: "COPY of the same rows",
+            limit_seconds: copy_seconds,
+            target_percent: TARGET_PERCENT,
+            peak_rss_kib: Some(phase.run.peak_rss_kib),
+            cpu_seconds: Some(phase.run.threads.iter().map(|(_, s)| s).sum()),
+        }
+        .print();
+    }
 }
 
 fn print_load(figures: &Figures<'_>) {

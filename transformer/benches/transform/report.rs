@@ -39,6 +39,18 @@ pub fn print(figures: &Figures<'_>) {
     print_start_up(figures);
     print_transformer(&figures.run);
     print_settings(figures);
+    canonflow_testkit::bench::Summary {
+        stage: "transformer",
+        figure: "loaded raw topic → all committed",
+        records: figures.records as u64,
+        seconds: figures.run.all_committed.as_secs_f64(),
+        limit: "consume → produce copy",
+        limit_seconds: figures.copied.elapsed.as_secs_f64(),
+        target_percent: 50.0,
+        peak_rss_kib: Some(figures.run.peak_rss_kib),
+        cpu_seconds: Some(figures.run.cpu.iter().map(|(_, s)| s).sum()),
+    }
+    .print();
 }
 
 fn print_load(figures: &Figures<'_>) {
