@@ -13,7 +13,9 @@
 //! too). Both read the same topic on the same broker, one after the other.
 //! A third figure maps and encodes the same records in this process, one
 //! thread, no Kafka: the CPU ceiling of the transformer's single pipeline
-//! thread.
+//! thread. Last, end to end: the transformer and the sink at once on a
+//! freshly loaded copy of the raw topic, against `COPY` of the rows they
+//! wrote ([`e2e`]; needs the sink's release binary).
 //!
 //! Run: `scripts/bench-transformer` (or `cargo bench -p canonflow-transformer
 //! --bench transform` with the stack up). `CANONFLOW_BENCH_RECORDS` sets N
@@ -29,6 +31,8 @@
 
 // Beside this file, not in `benches/`, where Cargo would take each for a
 // benchmark of its own.
+#[path = "transform/e2e.rs"]
+mod e2e;
 #[path = "transform/limit.rs"]
 mod limit;
 #[path = "transform/mapping.rs"]
@@ -100,6 +104,7 @@ fn main() {
         settings: &settings,
         dir: dir.path(),
     });
+    let end_to_end = e2e::run(&stack, records, &settings);
     report::print(&report::Figures {
         stack: &stack,
         records,
@@ -109,6 +114,7 @@ fn main() {
         copied,
         mapping,
         run,
+        end_to_end,
         properties: &properties,
         settings: &settings,
     });

@@ -116,7 +116,7 @@ pub fn run(setup: &Setup<'_>) -> Run {
 }
 
 /// The release binary, logging JSON lines to `log_file`.
-fn spawn(config_file: &Path, log_file: &Path) -> Child {
+pub fn spawn(config_file: &Path, log_file: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_canonflow-transformer"))
         // Copies side by side: each its own free port for /metrics.
         .env("CANONFLOW__TELEMETRY__LISTEN", "127.0.0.1:0")
@@ -132,7 +132,7 @@ fn spawn(config_file: &Path, log_file: &Path) -> Child {
         .unwrap()
 }
 
-fn config(setup: &Setup<'_>, group: &str) -> String {
+pub fn config(setup: &Setup<'_>, group: &str) -> String {
     let mappings: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/mappings");
     let properties: String = setup
         .properties
@@ -199,7 +199,7 @@ impl Committed {
 }
 
 /// The kernel's high-water mark of the process's resident set, in KiB.
-fn peak_rss(pid: u32) -> u64 {
+pub fn peak_rss(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
@@ -261,7 +261,7 @@ fn read_log(path: &Path) -> (Option<String>, Vec<(String, usize)>) {
 }
 
 /// The last lines of a log, for a failure message.
-fn tail(path: &Path) -> String {
+pub fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(30)..].join("\n")

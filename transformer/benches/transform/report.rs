@@ -22,6 +22,7 @@ pub struct Figures<'a> {
     /// Time spent mapping alone ([`crate::mapping`]).
     pub mapping: Duration,
     pub run: Run,
+    pub end_to_end: crate::e2e::EndToEnd,
     pub properties: &'a [(String, String)],
     pub settings: &'a str,
 }
@@ -39,6 +40,7 @@ pub fn print(figures: &Figures<'_>) {
     print_start_up(figures);
     print_transformer(&figures.run);
     print_settings(figures);
+    print_end_to_end(&figures.end_to_end);
     canonflow_testkit::bench::Summary {
         stage: "transformer",
         figure: "loaded raw topic → all committed",
@@ -182,4 +184,33 @@ fn print_settings(figures: &Figures<'_>) {
         listed(settings),
         listed(properties)
     );
+}
+
+fn print_end_to_end(e2e: &crate::e2e::EndToEnd) {
+    let rate = e2e.records as f64 / e2e.elapsed.as_secs_f64().max(1e-9);
+    let copy_rate = e2e.rows as f64 / e2e.copied.as_secs_f64().max(1e-9);
+    println!(
+        "end to end: {} raw records → {} rows, transformer and sink at once: {:.2} s, {rate:.0} records/s; \
+         COPY of the same rows {:.2} s, {copy_rate:.0} rows/s ({:.0} %); peak RSS transformer {} MiB, sink {} MiB",
+        e2e.records,
+        e2e.rows,
+        e2e.elapsed.as_secs_f64(),
+        e2e.copied.as_secs_f64(),
+        100.0 * rate / copy_rate,
+        e2e.peak_rss_kib[0] / 1024,
+        e2e.peak_rss_kib[1] / 1024,
+    );
+    canonflow_testkit::bench::Summary {
+        stage: "end to end",
+        figure: "loaded raw topic → rows (transformer and sink at once)",
+        records: e2e.records as u64,
+        seconds: e2e.elapsed.as_secs_f64(),
+        limit: "COPY of the same rows",
+        // Raw records per second against rows per second.
+        limit_seconds: e2e.copied.as_secs_f64() * e2e.records as f64 / (e2e.rows as f64).max(1.0),
+        target_percent: 50.0,
+        peak_rss_kib: Some(e2e.peak_rss_kib[0].max(e2e.peak_rss_kib[1])),
+        cpu_seconds: None,
+    }
+    .print();
 }
