@@ -143,7 +143,10 @@ async fn raw_keys(stack: &Stack, topic: &str, isolation: &str) -> HashMap<String
     }
     consumer.assign(&assignment).unwrap();
     let mut keys = HashMap::new();
-    while let Ok(Ok(message)) = tokio::time::timeout(Duration::from_secs(5), consumer.recv()).await
+    // Bounded: the stage copies still run, and fetchers keep publishing.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline
+        && let Ok(Ok(message)) = tokio::time::timeout(Duration::from_secs(5), consumer.recv()).await
     {
         let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
         *keys.entry(key).or_insert(0) += 1;
