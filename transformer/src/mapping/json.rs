@@ -45,9 +45,11 @@ pub fn at<'v>(value: &'v Value, pointer: &str) -> Option<&'v Value> {
 fn index(token: &str) -> Option<usize> {
     let digits = token.bytes().all(|b| b.is_ascii_digit());
     let leading_zero = token.len() > 1 && token.starts_with('0');
-    (digits && !leading_zero)
-        .then(|| token.parse().ok())
-        .flatten()
+    if digits && !leading_zero {
+        token.parse().ok()
+    } else {
+        None
+    }
 }
 
 struct Strict;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Harness, Raw};
+use crate::support::{Harness, Raw, stopped_with_error};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_deploy_stops_at_the_dead_letter_limit_without_committing() {
@@ -23,11 +23,7 @@ async fn a_bad_deploy_stops_at_the_dead_letter_limit_without_committing() {
         .collect();
     harness.produce(&bad).await;
     let (run, _shutdown) = harness.spawn("dead_letter_limit = { consecutive = 3 }");
-    let result = tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("the transformer stopped by itself")
-        .expect("joined");
-    let error = result.expect_err("stopped with an error").to_string();
+    let error = stopped_with_error(run, Duration::from_secs(60)).await;
     assert!(error.contains("3 dead letters in a row"), "{error}");
     assert!(
         error.contains("first_name"),
@@ -60,11 +56,7 @@ async fn half_the_records_dead_lettered_trips_the_ratio_limit_without_committing
     harness.produce(&records).await;
     let (run, _shutdown) =
         harness.spawn("dead_letter_limit = { consecutive = 100, ratio = 0.3, window = 10 }");
-    let result = tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("the transformer stopped by itself")
-        .expect("joined");
-    let error = result.expect_err("stopped with an error").to_string();
+    let error = stopped_with_error(run, Duration::from_secs(60)).await;
     assert!(
         error.contains("5 of the last 10 records on raw partition 0")
             && error.contains("transformer.dead_letter_limit.ratio = 0.3"),

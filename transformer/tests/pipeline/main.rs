@@ -226,10 +226,7 @@ async fn a_cost_center_mapped_before_its_worker_enriches_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_with_a_new_mapping_version_changes_only_the_mapping_version() {
     let harness = Harness::start(2).await;
-    let (_, supplier) = support::examples()
-        .into_iter()
-        .find(|(name, _)| name == "supplier-odata")
-        .unwrap();
+    let supplier = support::example("supplier-odata");
     harness.produce(&[supplier]).await;
     let run = harness.spawn("");
     harness.wait_committed(1).await;
@@ -287,10 +284,7 @@ async fn every_kind_of_bad_record_is_dead_lettered_and_the_transformer_keeps_goi
         .collect();
     let at = harness.produce_raw(&records).await;
     // A good record after all of them is still mapped.
-    let (_, supplier) = support::examples()
-        .into_iter()
-        .find(|(name, _)| name == "supplier-odata")
-        .unwrap();
+    let supplier = support::example("supplier-odata");
     harness.produce(&[supplier]).await;
     let run = harness.spawn("");
     let dead = harness.dead_letters(catalog.len()).await;

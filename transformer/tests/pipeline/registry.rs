@@ -11,10 +11,7 @@ use crate::support::{self, Harness};
 async fn schema_ids_come_from_the_schema_registry() {
     let registry = canonflow_testkit::SchemaRegistryDouble::start().await;
     let harness = Harness::start(1).await;
-    let (_, supplier) = support::examples()
-        .into_iter()
-        .find(|(name, _)| name == "supplier-odata")
-        .unwrap();
+    let supplier = support::example("supplier-odata");
     harness.produce(&[supplier]).await;
     let run = harness.spawn(&format!(
         "schema_registry = {{ url = \"{}\" }}",
@@ -48,12 +45,7 @@ async fn an_incompatible_registered_schema_stops_the_transformer_at_start() {
     );
     let config = format!("schema_registry = {{ url = \"{}\" }}", registry.url);
     let (run, _shutdown) = harness.spawn(&config);
-    let error = tokio::time::timeout(support::DEADLINE, run)
-        .await
-        .expect("stopped by itself")
-        .expect("joined")
-        .expect_err("refused")
-        .to_string();
+    let error = support::stopped_with_error(run, support::DEADLINE).await;
     assert!(error.contains(&subject), "{error}");
     assert!(error.contains("incompatible"), "{error}");
     assert!(registry.requests() >= 1);
@@ -69,12 +61,7 @@ async fn an_unreachable_registry_is_retried_then_fatal_naming_it() {
     let config = format!("schema_registry = {{ url = \"http://127.0.0.1:{closed}\" }}");
     let (run, _shutdown) = harness.spawn(&config);
     let started = std::time::Instant::now();
-    let error = tokio::time::timeout(std::time::Duration::from_secs(90), run)
-        .await
-        .expect("stopped by itself")
-        .expect("joined")
-        .expect_err("refused")
-        .to_string();
+    let error = support::stopped_with_error(run, std::time::Duration::from_secs(90)).await;
     assert!(
         error.contains("registering") && error.contains(&format!("127.0.0.1:{closed}")),
         "{error}"

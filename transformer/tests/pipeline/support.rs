@@ -57,6 +57,28 @@ impl Raw {
     }
 }
 
+/// The example raw record `name` (`schemas/examples/<name>.raw.json`).
+pub fn example(name: &str) -> Raw {
+    examples()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, raw)| raw)
+        .unwrap_or_else(|| panic!("no example {name}"))
+}
+
+/// The error a spawned run stopped with by itself within `deadline`.
+pub async fn stopped_with_error(
+    run: JoinHandle<Result<(), canonflow_transformer::Error>>,
+    deadline: Duration,
+) -> String {
+    tokio::time::timeout(deadline, run)
+        .await
+        .expect("the transformer stopped by itself")
+        .expect("joined")
+        .expect_err("stopped with an error")
+        .to_string()
+}
+
 /// The examples under `schemas/examples/`, by name, as raw records.
 pub fn examples() -> Vec<(String, Raw)> {
     let dir = repo().join("schemas/examples");
