@@ -9,6 +9,7 @@
 //! PostgreSQL refuses to the sink's dead-letter topic, offsets committed
 //! only after the database commit.
 
+pub mod columns;
 mod metrics;
 mod pipeline;
 mod prepare;

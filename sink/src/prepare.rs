@@ -16,18 +16,19 @@ use rdkafka::Message;
 use rdkafka::message::OwnedMessage;
 
 use crate::Error;
-use crate::tables::{Coordinates, Table, row, tombstone};
+use crate::columns::Row;
+use crate::tables::{Coordinates, Table, row, row_json, tombstone};
 
-/// Rows with the index of their record in the batch.
-pub type Rows = Vec<(usize, String)>;
+/// JSON rows with the index of their record in the batch.
+pub type JsonRows = Vec<(usize, String)>;
 
 /// One table's share of a batch.
 #[derive(Debug, Default)]
 pub struct TableBatch {
-    pub upserts: Rows,
+    pub upserts: Vec<(usize, Row)>,
     /// Deleted versions of entities configured for hard delete.
-    pub deletes: Rows,
-    pub tombstones: Rows,
+    pub deletes: JsonRows,
+    pub tombstones: JsonRows,
 }
 
 /// A record that goes to the dead-letter topic instead of a table.
@@ -100,12 +101,13 @@ pub fn prepare(
     for (index, entity) in &newest {
         let message = &messages[*index];
         let rows = by_table.entry(message.topic().to_owned()).or_default();
-        let target = if entity.deleted && tables[message.topic()].hard_delete {
-            &mut rows.deletes
+        let table = &tables[message.topic()];
+        let at = coordinates(message);
+        if entity.deleted && table.hard_delete {
+            rows.deletes.push((*index, row_json(table, entity, &at)));
         } else {
-            &mut rows.upserts
-        };
-        target.push((*index, row(entity, &coordinates(message))));
+            rows.upserts.push((*index, row(entity, &at)));
+        }
     }
     let mut tombstones: Vec<_> = buried.into_iter().collect();
     tombstones.sort_by_key(|(_, (index, _))| *index);

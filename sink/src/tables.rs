@@ -2,15 +2,18 @@
 //! entity's columns, an entity as a row, and the one upsert statement per
 //! table that applies a whole batch.
 //!
-//! Rows go to PostgreSQL as one JSON array per statement, unpacked by
-//! `json_to_recordset` into typed columns — one parameter however many
-//! rows and columns — and are applied only where the stored version is
-//! older than the incoming one, so that replays, redeliveries and
-//! reordering converge on the newest version.
+//! Upserted rows go to PostgreSQL as one typed array per column, unpacked
+//! by `unnest` (`columns`); deletes and tombstones, which are rare, as one
+//! JSON array unpacked by `json_to_recordset`. Every statement applies a
+//! row only where the stored version is older than the incoming one, so
+//! that replays, redeliveries and reordering converge on the newest
+//! version.
 
 use canonflow_canonical::entities::Attributes;
 use canonflow_canonical::{Canonical, EntityKind};
-use serde_json::{Map, Value, json};
+use serde_json::json;
+
+use crate::columns::{self, Cell, Column, Row};
 
 /// Columns every table has, in order, with their SQL types.
 const ENVELOPE: &[(&str, &str)] = &[
@@ -40,7 +43,10 @@ const TRAILER: &[(&str, &str)] = &[
 pub struct Table {
     pub kind: EntityKind,
     pub name: String,
-    /// `INSERT … ON CONFLICT … DO UPDATE … WHERE older` for a JSON array of rows.
+    /// Every column the sink writes, in row order.
+    pub columns: Vec<Column>,
+    /// `INSERT … ON CONFLICT … DO UPDATE … WHERE older` for rows bound as
+    /// one array per column.
     pub upsert: String,
     /// Whether entities flagged deleted are removed (else kept, flagged).
     pub hard_delete: bool,
@@ -124,14 +130,18 @@ impl Table {
     /// deletes and tombstones remove rows instead of flagging them.
     pub fn new(kind: EntityKind, hard_delete: bool) -> Self {
         let name = format!("canonflow_{}", kind.name());
-        let columns: Vec<(&str, &str)> = ENVELOPE
+        let columns: Vec<Column> = ENVELOPE
             .iter()
             .chain(attribute_columns(kind))
             .chain(TRAILER)
             .copied()
             .collect();
         let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
-        let typed: Vec<String> = columns.iter().map(|(n, t)| format!("{n} {t}")).collect();
+        let arrays: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (_, t))| columns::unnest_argument(i + 1, t))
+            .collect();
         let updates: Vec<String> = names
             .iter()
             .filter(|n| !matches!(**n, "source" | "stream" | "source_id"))
@@ -139,12 +149,12 @@ impl Table {
             .collect();
         let upsert = format!(
             "insert into {name} as t ({cols}) \
-             select {cols} from json_to_recordset($1::json) as r({typed}) \
+             select {cols} from unnest({arrays}) as r({cols}) \
              on conflict (source, stream, source_id) do update set {updates}, updated_at = now() \
              where {stored} < {incoming} \
              returning (xmax = 0) as inserted",
             cols = names.join(", "),
-            typed = typed.join(", "),
+            arrays = arrays.join(", "),
             updates = updates.join(", "),
             stored = version("t"),
             incoming = version("excluded"),
@@ -162,6 +172,7 @@ impl Table {
             kind,
             tombstone: tombstone_statement(&name, hard_delete),
             name,
+            columns,
             upsert,
             hard_delete,
             delete,
@@ -210,89 +221,89 @@ pub struct Coordinates {
     pub offset: i64,
 }
 
-/// An entity as a row of its table (JSON text), for `json_to_recordset`.
-pub fn row(entity: &Canonical<Attributes>, at: &Coordinates) -> String {
+/// An entity as a row of its table, in [`Table::columns`] order.
+pub fn row(entity: &Canonical<Attributes>, at: &Coordinates) -> Row {
     let v = &entity.version;
-    let mut row = Map::new();
-    for (column, value) in [
-        ("source", json!(entity.source)),
-        ("stream", json!(entity.stream)),
-        ("source_id", json!(entity.source_id)),
-        ("canonical_id", json!(entity.canonical_id)),
-        ("modified_at", json!(v.modified_at)),
-        ("raw_topic", json!(v.raw_topic)),
-        ("raw_partition", json!(v.raw_partition)),
-        ("raw_offset", json!(v.raw_offset)),
-        ("reference_modified_at", json!(v.reference_modified_at)),
-        ("mapping_version", json!(v.mapping_version)),
-        ("deleted", json!(entity.deleted)),
-        ("provenance", json!(entity.provenance)),
-        ("kafka_topic", json!(at.topic)),
-        ("kafka_partition", json!(at.partition)),
-        ("kafka_offset", json!(at.offset)),
-    ] {
-        row.insert(column.to_owned(), value);
-    }
+    let text = |value: &str| Cell::Text(Some(value.to_owned()));
+    let mut row = vec![
+        text(&entity.source),
+        text(&entity.stream),
+        text(&entity.source_id),
+        text(&entity.canonical_id),
+        Cell::Time(v.modified_at),
+        text(&v.raw_topic),
+        Cell::Int(v.raw_partition),
+        Cell::BigInt(Some(v.raw_offset)),
+        Cell::Time(v.reference_modified_at),
+        Cell::Int(v.mapping_version),
+        Cell::Bool(entity.deleted),
+    ];
     attributes(&entity.attributes, &mut row);
-    Value::Object(row).to_string()
+    row.extend([
+        Cell::Json(json!(entity.provenance).to_string()),
+        text(&at.topic),
+        Cell::Int(at.partition),
+        Cell::BigInt(Some(at.offset)),
+    ]);
+    row
 }
 
-fn attributes(attributes: &Attributes, row: &mut Map<String, Value>) {
-    let mut put = |column: &str, value: Value| {
-        row.insert(column.to_owned(), value);
+/// An entity as a row of its table, as one JSON object keyed by column
+/// name (for `json_to_recordset`).
+pub fn row_json(table: &Table, entity: &Canonical<Attributes>, at: &Coordinates) -> String {
+    columns::to_json(&table.columns, &row(entity, at))
+}
+
+fn attributes(attributes: &Attributes, row: &mut Row) {
+    let text = |value: &Option<String>| Cell::Text(value.clone());
+    let name = |value: &str| Cell::Text(Some(value.to_owned()));
+    let cells = match attributes {
+        Attributes::Worker(w) => vec![
+            Cell::BigInt(w.employee_number),
+            name(&w.first_name),
+            name(&w.last_name),
+            text(&w.email),
+            Cell::Date(w.hire_date),
+            Cell::Date(w.termination_date),
+            text(&w.organization_id),
+            text(&w.cost_center_code),
+            text(&w.cost_center_name),
+            Cell::BigInt(w.salary.as_ref().map(|s| s.amount_minor)),
+            Cell::Text(w.salary.as_ref().map(|s| s.currency.clone())),
+            text(&w.work_country),
+            text(&w.work_city),
+            Cell::Float(w.fte),
+        ],
+        Attributes::Organization(o) => vec![
+            name(&o.name),
+            text(&o.parent_id),
+            Cell::Json(json!(o.cost_centers).to_string()),
+        ],
+        Attributes::CostCenter(c) => vec![
+            name(&c.code),
+            name(&c.name),
+            text(&c.company_code),
+            text(&c.currency),
+            Cell::Date(c.valid_from),
+        ],
+        Attributes::Supplier(s) => vec![
+            name(&s.name),
+            text(&s.country),
+            text(&s.vat_number),
+            text(&s.email),
+        ],
+        Attributes::Invoice(i) => vec![
+            name(&i.supplier_id),
+            text(&i.cost_center_code),
+            Cell::BigInt(Some(i.amount.amount_minor)),
+            name(&i.amount.currency),
+            Cell::Date(Some(i.invoice_date)),
+            Cell::Date(i.due_date),
+            Cell::Text(json!(i.status).as_str().map(str::to_owned)),
+            Cell::Json(json!(i.lines).to_string()),
+        ],
     };
-    match attributes {
-        Attributes::Worker(w) => {
-            put("employee_number", json!(w.employee_number));
-            put("first_name", json!(w.first_name));
-            put("last_name", json!(w.last_name));
-            put("email", json!(w.email));
-            put("hire_date", json!(w.hire_date));
-            put("termination_date", json!(w.termination_date));
-            put("organization_id", json!(w.organization_id));
-            put("cost_center_code", json!(w.cost_center_code));
-            put("cost_center_name", json!(w.cost_center_name));
-            put(
-                "salary_minor",
-                json!(w.salary.as_ref().map(|s| s.amount_minor)),
-            );
-            put(
-                "salary_currency",
-                json!(w.salary.as_ref().map(|s| &s.currency)),
-            );
-            put("work_country", json!(w.work_country));
-            put("work_city", json!(w.work_city));
-            put("fte", json!(w.fte));
-        }
-        Attributes::Organization(o) => {
-            put("name", json!(o.name));
-            put("parent_id", json!(o.parent_id));
-            put("cost_centers", json!(o.cost_centers));
-        }
-        Attributes::CostCenter(c) => {
-            put("code", json!(c.code));
-            put("name", json!(c.name));
-            put("company_code", json!(c.company_code));
-            put("currency", json!(c.currency));
-            put("valid_from", json!(c.valid_from));
-        }
-        Attributes::Supplier(s) => {
-            put("name", json!(s.name));
-            put("country", json!(s.country));
-            put("vat_number", json!(s.vat_number));
-            put("email", json!(s.email));
-        }
-        Attributes::Invoice(i) => {
-            put("supplier_id", json!(i.supplier_id));
-            put("cost_center_code", json!(i.cost_center_code));
-            put("amount_minor", json!(i.amount.amount_minor));
-            put("currency", json!(i.amount.currency));
-            put("invoice_date", json!(i.invoice_date));
-            put("due_date", json!(i.due_date));
-            put("status", json!(i.status));
-            put("lines", json!(i.lines));
-        }
-    }
+    row.extend(cells);
 }
 
 #[cfg(test)]

@@ -7,8 +7,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::Row as _;
+use sqlx::{PgConnection, PgPool};
 
+use crate::columns::{self, Row};
 use crate::tables::Table;
 
 /// What a batch did to the tables.
@@ -31,13 +33,12 @@ impl Applied {
     }
 }
 
-/// Rows for one table as JSON text, each with the index of its record in
-/// the batch.
+/// Rows for one table, each with the index of its record in the batch.
 #[derive(Debug)]
 pub struct TableRows<'a> {
     pub table: &'a Table,
-    pub rows: &'a [(usize, String)],
-    /// Hard deletes: rows whose newer deleted version removes them.
+    pub rows: &'a [(usize, Row)],
+    /// Hard deletes (JSON text): rows whose newer deleted version removes them.
     pub deletes: &'a [(usize, String)],
     /// Tombstones: canonical ids with the Kafka coordinates that guard them.
     pub tombstones: &'a [(usize, String)],
@@ -143,7 +144,7 @@ pub async fn write(
 async fn upsert_chunk(
     pool: &PgPool,
     table: &Table,
-    rows: &[(usize, String)],
+    rows: &[(usize, Row)],
 ) -> Result<(Applied, Vec<Rejected>), DbError> {
     let mut tx = pool.begin().await.map_err(db_error)?;
     let mut rejected = Vec::new();
@@ -198,7 +199,7 @@ async fn remove(
 fn isolate<'c>(
     conn: &'c mut PgConnection,
     table: &'c Table,
-    rows: &'c [(usize, String)],
+    rows: &'c [(usize, Row)],
     rejected: &'c mut Vec<Rejected>,
 ) -> Pin<Box<dyn Future<Output = Result<Applied, DbError>> + Send + 'c>> {
     Box::pin(async move {
@@ -248,11 +249,10 @@ fn isolate<'c>(
 async fn upsert(
     conn: &mut PgConnection,
     table: &Table,
-    rows: &[(usize, String)],
+    rows: &[(usize, Row)],
 ) -> Result<Applied, sqlx::Error> {
-    let json = json_array(rows);
-    let returned = sqlx::query(sqlx::AssertSqlSafe(table.upsert.as_str()))
-        .bind(json)
+    let query = sqlx::query(sqlx::AssertSqlSafe(table.upsert.as_str()));
+    let returned = columns::bind(query, &table.columns, rows)?
         .fetch_all(&mut *conn)
         .await?;
     let inserted = returned

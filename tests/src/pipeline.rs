@@ -27,10 +27,19 @@ pub struct DemoPipeline {
     /// (`CANONFLOW_TEST_LOG` sets their filter), else a temporary directory.
     pub logs: PathBuf,
     pub topics: TestTopics,
+    /// The consumer groups of the transformer and the sink copies.
+    pub groups: Groups,
     /// Stage processes started so far, for their log files' names.
     spawned: AtomicUsize,
     _schema: TestSchema,
     _dir: tempfile::TempDir,
+}
+
+/// Consumer group ids of a [`DemoPipeline`]'s consuming stages.
+#[derive(Debug, Clone)]
+pub struct Groups {
+    pub transformer: String,
+    pub sink: String,
 }
 
 impl DemoPipeline {
@@ -81,6 +90,10 @@ impl DemoPipeline {
         }
         let schema = TestSchema::create(&stack).await;
         let config = dir.path().join("deployment.toml");
+        let groups = Groups {
+            transformer: unique("transformer"),
+            sink: unique("sink"),
+        };
         std::fs::write(
             &config,
             format!(
@@ -97,9 +110,9 @@ impl DemoPipeline {
                 dir.path().join("sources"),
                 unique("fetcher"),
                 root.join("config/mappings"),
-                unique("transformer"),
+                groups.transformer,
                 schema.name,
-                unique("sink"),
+                groups.sink,
             ),
         )
         .unwrap();
@@ -112,6 +125,7 @@ impl DemoPipeline {
             config,
             logs,
             topics,
+            groups,
             spawned: AtomicUsize::new(0),
             _schema: schema,
             _dir: dir,

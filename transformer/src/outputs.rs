@@ -39,6 +39,7 @@ pub fn transform(
     catalog: &Catalog,
     topics: &Topics,
     traceparent: Option<&str>,
+    observe: &mut dyn FnMut(&str, &str, &serde_json::Value),
 ) -> Transformed {
     let header = |name: &str| {
         message
@@ -54,7 +55,7 @@ pub fn transform(
         source: header(headers::SOURCE),
         stream: header(headers::STREAM),
     };
-    let mut entity = match mappings.map(&raw) {
+    let mut entity = match mappings.map_observed(&raw, observe) {
         Ok(Outcome::Mapped(entity)) => entity,
         Ok(Outcome::Unmapped { source, stream }) => {
             return Transformed::Unmapped { source, stream };

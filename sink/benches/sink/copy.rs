@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use canonflow_canonical::EntityKind;
 use canonflow_common::topics::Topics;
-use canonflow_sink::tables::{Coordinates, columns, row};
+use canonflow_sink::tables::{Coordinates, Table, columns, row_json};
 use canonflow_testkit::{Stack, TestSchema};
 use serde_json::Value;
 
@@ -66,6 +66,7 @@ pub async fn copy(stack: &Stack, topics: &Topics, generator: Generator) -> Copie
 /// Each table's rows as CSV, in [`EntityKind::ALL`] order.
 fn csv(topics: &Topics, generator: Generator) -> Vec<Vec<u8>> {
     let mut tables = vec![Vec::new(); EntityKind::ALL.len()];
+    let kinds: Vec<Table> = EntityKind::ALL.map(|k| Table::new(k, false)).into();
     let mut offsets = [0i64; 5];
     for index in 0..generator.records {
         let entity = generator.entity(index, 0);
@@ -78,7 +79,9 @@ fn csv(topics: &Topics, generator: Generator) -> Vec<Vec<u8>> {
         };
         offsets[slot] += 1;
         // The sink's own row, so that COPY writes exactly what it would.
-        let Ok(Value::Object(row)) = serde_json::from_str::<Value>(&row(&entity, &at)) else {
+        let Ok(Value::Object(row)) =
+            serde_json::from_str::<Value>(&row_json(&kinds[slot], &entity, &at))
+        else {
             unreachable!("a row is a JSON object");
         };
         let out = &mut tables[slot];

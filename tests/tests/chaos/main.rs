@@ -33,10 +33,12 @@ use canonflow_demo_source::{DemoConfig, Fault, FaultKind, Snapshot};
 use canonflow_testkit::{PostgresServer, PrivateBroker, Stack, TcpProxy, drain_if_exists};
 use canonflow_tests::pipeline::{DemoPipeline, Endpoint};
 use chrono::{DateTime, Utc};
+
+mod diagnosis;
 use sqlx::PgPool;
 
 /// The mapped streams and the table each lands in.
-const TABLES: [(&str, &str); 5] = [
+pub const TABLES: [(&str, &str); 5] = [
     ("hr/workers", "canonflow_worker"),
     ("hr/organizations", "canonflow_organization"),
     ("finance/cost_centers", "canonflow_cost_center"),
@@ -121,37 +123,6 @@ fn source_fault(rng: &mut fastrand::Rng) -> Fault {
     };
     let prefix = ["/hr/", "/finance/", "/ops/", "/public/"][rng.usize(..4)];
     Fault::new(kind).on(prefix).times(rng.u32(1..5))
-}
-
-/// The keys on `topic` and how often each occurs, read from the start at
-/// `isolation` until nothing arrives for 5 s, for at most a minute (the
-/// fetchers keep writing full-refresh streams).
-async fn raw_keys(stack: &Stack, topic: &str, isolation: &str) -> HashMap<String, usize> {
-    use rdkafka::Message as _;
-    use rdkafka::consumer::{Consumer, StreamConsumer};
-    let mut config = stack
-        .kafka()
-        .consumer_config("chaos-diagnosis", "chaos-diagnosis")
-        .unwrap();
-    config.set("isolation.level", isolation);
-    let consumer: StreamConsumer = config.create().unwrap();
-    let mut assignment = rdkafka::TopicPartitionList::new();
-    for partition in 0..2 {
-        assignment
-            .add_partition_offset(topic, partition, rdkafka::Offset::Offset(0))
-            .unwrap();
-    }
-    consumer.assign(&assignment).unwrap();
-    let mut keys = HashMap::new();
-    // Bounded: the stage copies still run, and fetchers keep publishing.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline
-        && let Ok(Ok(message)) = tokio::time::timeout(Duration::from_secs(5), consumer.recv()).await
-    {
-        let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
-        *keys.entry(key).or_insert(0) += 1;
-    }
-    keys
 }
 
 /// Starts again every copy that has exited; how many did.
@@ -325,24 +296,7 @@ async fn under_seeded_faults_postgres_ends_with_the_newest_version_of_everything
     assert!(found.records > 1_000, "{} records checked", found.records);
     if !found.clean() {
         let unmatched: Vec<&String> = found.lost.iter().chain(&found.stale).collect();
-        let raw = t.raw();
-        let committed = raw_keys(&pipeline.stack, &raw, "read_committed").await;
-        let uncommitted = raw_keys(&pipeline.stack, &raw, "read_uncommitted").await;
-        let holds = |keys: &HashMap<String, usize>| {
-            unmatched
-                .iter()
-                .filter(|k| keys.contains_key(k.split(':').next().unwrap()))
-                .count()
-        };
-        println!(
-            "diagnosis: of {} unmatched keys, the raw topic holds {} read committed and {} read \
-             uncommitted ({} and {} records in all)",
-            unmatched.len(),
-            holds(&committed),
-            holds(&uncommitted),
-            committed.values().sum::<usize>(),
-            uncommitted.values().sum::<usize>(),
-        );
+        diagnosis::print(&pipeline, &copies, &unmatched).await;
     }
     assert!(
         found.clean(),

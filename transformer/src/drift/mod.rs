@@ -118,6 +118,33 @@ impl DriftWatch {
         let Ok(Shape(shape)) = serde_json::from_slice::<Shape>(payload) else {
             return Vec::new(); // not an object: the mapping dead-letters it
         };
+        self.observe_shape(source, stream, &shape)
+    }
+
+    /// [`observe`](Self::observe) for a payload already parsed (by the
+    /// mapping): its top level read from the value, no second parse.
+    pub fn observe_parsed(
+        &mut self,
+        source: &str,
+        stream: &str,
+        record: &serde_json::Value,
+    ) -> Vec<Event> {
+        let Some(object) = record.as_object() else {
+            return Vec::new();
+        };
+        let shape: Vec<_> = object
+            .iter()
+            .map(|(name, value)| (Cow::Borrowed(name.as_str()), shape::type_bit(value)))
+            .collect();
+        self.observe_shape(source, stream, &shape)
+    }
+
+    fn observe_shape(
+        &mut self,
+        source: &str,
+        stream: &str,
+        shape: &[(Cow<'_, str>, u8)],
+    ) -> Vec<Event> {
         if !self.streams.contains_key(source) {
             self.streams.insert(source.to_owned(), HashMap::new());
         }
@@ -135,7 +162,7 @@ impl DriftWatch {
         let Some(profile) = streams.get_mut(stream) else {
             return Vec::new();
         };
-        let events = profile.observe(&shape);
+        let events = profile.observe(shape);
         for event in &events {
             tracing::warn!(
                 source, stream, field = %event.field, kind = event.kind.as_str(), detail = %event.detail,
@@ -285,6 +312,27 @@ mod tests {
         );
         assert_eq!(after[0].detail, "number, now also string");
         assert!(after[1].detail.contains("object"), "{}", after[1].detail);
+    }
+
+    #[test]
+    fn a_parsed_record_is_judged_as_its_payload_would_be() {
+        let record = |i: u64| match i < BASELINE {
+            true => format!(r#"{{"id":{i},"grade":3,"note":null,"tags":[]}}"#),
+            false => format!(r#"{{"id":{i},"grade":"3","note":null,"tags":[],"team":{{}}}}"#),
+        };
+        let mut from_bytes = DriftWatch::default();
+        let mut from_values = DriftWatch::default();
+        let by_bytes = feed(&mut from_bytes, BASELINE + WINDOW, record);
+        let by_values: Vec<Event> = (0..BASELINE + WINDOW)
+            .flat_map(|i| {
+                let value: serde_json::Value = serde_json::from_str(&record(i)).unwrap();
+                from_values.observe_parsed("hr", "workers", &value)
+            })
+            .collect();
+        assert_eq!(by_bytes.len(), 2, "{by_bytes:?}");
+        assert_eq!(by_values, by_bytes);
+        let scalar = serde_json::Value::from(3);
+        assert_eq!(from_values.observe_parsed("hr", "workers", &scalar), []);
     }
 
     #[test]

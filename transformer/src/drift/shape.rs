@@ -1,5 +1,6 @@
 //! A raw record's shape: its top-level field names, each with the JSON
-//! type of its value as a bit, read without building any value.
+//! type of its value as a bit, read without building any value (or taken
+//! from a value the mapping already parsed, `type_bit`).
 
 use std::borrow::Cow;
 
@@ -36,6 +37,19 @@ impl<'de> Deserialize<'de> for Shape<'de> {
             }
         }
         deserializer.deserialize_map(Fields)
+    }
+}
+
+/// The type bit of a parsed value.
+pub fn type_bit(value: &serde_json::Value) -> u8 {
+    use serde_json::Value;
+    match value {
+        Value::Null => NULL,
+        Value::Bool(_) => BOOLEAN,
+        Value::Number(_) => NUMBER,
+        Value::String(_) => STRING,
+        Value::Array(_) => ARRAY,
+        Value::Object(_) => OBJECT,
     }
 }
 

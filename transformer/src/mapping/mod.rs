@@ -129,6 +129,18 @@ impl Mappings {
 
     /// Maps one raw record.
     pub fn map(&self, raw: &RawRecord<'_>) -> Result<Outcome, MapError> {
+        self.map_observed(raw, &mut |_, _, _| {})
+    }
+
+    /// [`map`](Self::map), showing the parsed payload to `observe` (with
+    /// source and stream) before mapping it, so that a watcher of the raw
+    /// records' shape needs no parse of its own. Not called for records of
+    /// unmapped streams or payloads that are not acceptable JSON.
+    pub fn map_observed(
+        &self,
+        raw: &RawRecord<'_>,
+        observe: &mut dyn FnMut(&str, &str, &Value),
+    ) -> Result<Outcome, MapError> {
         let source = header_text(raw.source, "canonflow.source")?;
         let stream = header_text(raw.stream, "canonflow.stream")?;
         let Some(mapping) = self.by_stream.get(&(source.to_owned(), stream.to_owned())) else {
@@ -152,6 +164,7 @@ impl Mappings {
             ));
         }
         let record = json::parse(payload)?;
+        observe(source, stream, &record);
         if !record.is_object() {
             return Err(MapError::new("", "the raw record is not a JSON object"));
         }

@@ -73,12 +73,13 @@ impl Pipeline {
         }
         totals.reemitted = reemits.len() as u64;
         for message in batch {
-            if let Some(drift) = &mut self.drift {
-                drift.observe_record(message);
-            }
             let mapping = Instant::now();
             let parent = headers::text(message.headers(), headers::TRACEPARENT);
             let carried = fanout.carry(parent, 1, || map_span(message));
+            // The drift watch sees the payload the mapping parsed; only
+            // records the mapping did not parse are parsed for it alone.
+            let mut observed = false;
+            let drift = &mut self.drift;
             let transformed = transform(
                 message,
                 &self.mappings,
@@ -86,7 +87,16 @@ impl Pipeline {
                 &self.catalog,
                 &self.topics,
                 carried,
+                &mut |source, stream, record| {
+                    if let Some(drift) = drift.as_mut() {
+                        drift.observe_parsed(source, stream, record);
+                    }
+                    observed = true;
+                },
             );
+            if let Some(drift) = self.drift.as_mut().filter(|_| !observed) {
+                drift.observe_record(message);
+            }
             counts.map_seconds.record(mapping.elapsed().as_secs_f64());
             let partition = message.partition();
             let (output, verdict) = match transformed {

@@ -1,9 +1,11 @@
-//! Fetcher throughput against the physical limit measured in the same run.
+//! Fetcher throughput against the physical limits measured in the same run.
 //!
-//! The demo source serves a scaled data set in-process. The limit is a bare
-//! loop over the same pages: HTTP GET, JSON check, next page — no records,
-//! keys, Kafka or checkpoints. The fetcher itself runs as a separate release
-//! process (`once` mode) on the local broker, so its peak RSS is its own.
+//! The demo source serves a scaled data set in-process. The limit issue 3
+//! sets is a bare loop over the same pages: HTTP GET, JSON check, next page
+//! — no records, keys, Kafka or checkpoints. The second is the broker's:
+//! the same records published by the fetcher's protocol alone (`ceiling`),
+//! no HTTP. The fetcher itself runs as a separate release process (`once`
+//! mode) on the local broker, so its peak RSS is its own.
 //!
 //! Run: `scripts/bench-fetcher` (or `cargo bench -p canonflow-fetcher --bench
 //! fetch` with the stack up). `CANONFLOW_BENCH_SCALE` sets the data size;
@@ -24,6 +26,8 @@ use canonflow_fetcher::http::SourceClient;
 use canonflow_fetcher::paginate::{self, PageFacts, PagePosition};
 use canonflow_fetcher::{records, source};
 use serde_json::value::RawValue;
+
+mod ceiling;
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -57,13 +61,29 @@ async fn bench() {
     for source in &sources {
         let client = SourceClient::new(source).unwrap();
         for stream in &source.streams {
-            bare_records += walk(source, &client, stream).await;
+            bare_records += walk(source, &client, stream, None).await;
         }
     }
     let bare = started.elapsed();
 
-    // The fetcher, as its own process, on the local broker.
+    // The broker's ceiling: the same records, the fetcher's protocol alone.
     let stack = canonflow_testkit::Stack::from_env();
+    let mut records = Vec::new();
+    for source in &sources {
+        let client = SourceClient::new(source).unwrap();
+        for stream in &source.streams {
+            walk(source, &client, stream, Some(&mut records)).await;
+        }
+    }
+    let overrides = std::env::var("CANONFLOW_BENCH_FETCHER").unwrap_or_default();
+    let per_transaction = overrides
+        .split(';')
+        .find_map(|kv| kv.strip_prefix("transaction_records="))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(5_000);
+    let ceiling = ceiling::transactional_publish(&stack, &records, per_transaction).await;
+
+    // The fetcher, as its own process, on the local broker.
     let prefix = canonflow_testkit::unique("bench");
     let config_file = dir.path().join("fetcher.toml");
     std::fs::write(
@@ -73,7 +93,7 @@ async fn bench() {
              [fetcher]\nsources_dir = {:?}\nonce = true\n{}",
             stack.bootstrap_servers,
             sources_dir,
-            std::env::var("CANONFLOW_BENCH_FETCHER").unwrap_or_default().replace(';', "\n")
+            overrides.replace(';', "\n")
         ),
     )
     .unwrap();
@@ -118,14 +138,22 @@ async fn bench() {
     );
     println!(
         "{:<44} {:>10} {:>9.2} {:>12.0}",
+        format!("ceiling: transactions of {per_transaction}, no HTTP"),
+        records.len(),
+        ceiling.as_secs_f64(),
+        rate(records.len(), ceiling)
+    );
+    println!(
+        "{:<44} {:>10} {:>9.2} {:>12.0}",
         "fetcher (once, incl. start-up and Kafka)",
         total,
         fetcher.as_secs_f64(),
         rate(total, fetcher)
     );
     println!(
-        "fetcher / limit: {:.0} %   fetcher peak RSS: {} MiB",
+        "fetcher / limit: {:.0} %   fetcher / ceiling: {:.0} %   fetcher peak RSS: {} MiB",
         100.0 * rate(total, fetcher) / rate(bare_records, bare),
+        100.0 * rate(total, fetcher) / rate(records.len(), ceiling),
         peak_kib / 1024
     );
     canonflow_testkit::bench::Summary {
@@ -141,13 +169,27 @@ async fn bench() {
         cpu_seconds: None,
     }
     .print();
+    canonflow_testkit::bench::Summary {
+        stage: "fetcher",
+        figure: "source → raw topic, against the broker's ceiling",
+        records: total as u64,
+        seconds: fetcher.as_secs_f64(),
+        limit: "the same records, transactions of the same size, no HTTP",
+        limit_seconds: ceiling.as_secs_f64() * total as f64 / records.len().max(1) as f64,
+        target_percent: 90.0,
+        peak_rss_kib: Some(peak_kib),
+        cpu_seconds: None,
+    }
+    .print();
 }
 
-/// Every page of one stream, as cheaply as possible; returns the records seen.
+/// Every page of one stream, as cheaply as possible; returns the records
+/// seen, and keeps them in `keep` when given.
 async fn walk(
     source: &source::SourceConfig,
     client: &SourceClient,
     stream: &source::StreamConfig,
+    mut keep: Option<&mut Vec<ceiling::Record>>,
 ) -> usize {
     let mut position = PagePosition::First;
     let mut seen = 0;
@@ -155,7 +197,19 @@ async fn walk(
         let url = paginate::request_url(&source.base_url, stream, &position, None).unwrap();
         let response = client.get(&stream.name, &url).await.unwrap();
         let body: &RawValue = serde_json::from_slice(&response.body).unwrap();
-        let count = records::select(body, &stream.records).unwrap().len();
+        let selected = records::select(body, &stream.records).unwrap();
+        let count = selected.len();
+        if let Some(keep) = keep.as_deref_mut() {
+            keep.extend(
+                selected
+                    .iter()
+                    .enumerate()
+                    .map(|(i, record)| ceiling::Record {
+                        key: format!("{}/{}/{}", source.name, stream.name, seen + i),
+                        payload: record.get().as_bytes().to_vec(),
+                    }),
+            );
+        }
         seen += count;
         let facts = PageFacts {
             records: count,
