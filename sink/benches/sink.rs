@@ -27,7 +27,8 @@
 //! 1,000,000); `CANONFLOW_BENCH_SINK` adds `[sink]` settings, `;`-separated
 //! (`batch_records=20000;batch_max_ms=1000`); `CANONFLOW_BENCH_KAFKA` adds
 //! librdkafka properties to the sink's clients (`fetch.min.bytes=100000`);
-//! `CANONFLOW_BENCH_LOG_DIR` keeps the sink's logs there.
+//! `CANONFLOW_BENCH_LOG_DIR` keeps the sink's logs there;
+//! `CANONFLOW_BENCH_PARTITIONS` (default 6) sets the partitions per topic.
 #![allow(
     clippy::unwrap_used,
     clippy::print_stdout,
@@ -59,7 +60,13 @@ use canonflow_testkit::{Stack, TestSchema, TestTopics};
 use crate::entities::Generator;
 use crate::report::Phase;
 
-const PARTITIONS: i32 = 6;
+/// Partitions per canonical topic (`CANONFLOW_BENCH_PARTITIONS`, default 6).
+fn partitions() -> i32 {
+    env("CANONFLOW_BENCH_PARTITIONS")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(6)
+}
+
 const SEED: u64 = 20_241_122;
 
 fn main() {
@@ -154,7 +161,7 @@ async fn create_topics(created: &mut TestTopics) {
     for kind in EntityKind::ALL {
         let name = created.topics.canonical(kind.name());
         created
-            .create(&name, PARTITIONS, &[("cleanup.policy", "compact")])
+            .create(&name, partitions(), &[("cleanup.policy", "compact")])
             .await;
     }
     let dead_letters = created.topics.dead_letters("sink");

@@ -23,6 +23,10 @@
 //! settings, `;`-separated (`transaction_records=20000;transaction_max_ms=3000`);
 //! `CANONFLOW_BENCH_KAFKA` adds librdkafka properties to the clients of both
 //! the limit and the transformer (`linger.ms=20;batch.num.messages=20000`).
+//! For scaling: `CANONFLOW_BENCH_PARTITIONS` (default 6) sets the partitions
+//! of every topic, `CANONFLOW_BENCH_COPIES` (default 1) the transformer
+//! copies in one group, and `CANONFLOW_BENCH_E2E=0` skips the end-to-end
+//! figure.
 #![allow(
     clippy::unwrap_used,
     clippy::print_stdout,
@@ -54,8 +58,14 @@ use canonflow_canonical::EntityKind;
 use canonflow_common::topics::Topics;
 use canonflow_testkit::{Stack, TestTopics};
 
-const PARTITIONS: i32 = 6;
 const SEED: u64 = 20_241_122;
+
+/// Partitions of every topic (`CANONFLOW_BENCH_PARTITIONS`, default 6).
+fn partitions() -> i32 {
+    env("CANONFLOW_BENCH_PARTITIONS")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(6)
+}
 
 fn main() {
     let records: usize = env("CANONFLOW_BENCH_RECORDS")
@@ -86,7 +96,7 @@ fn main() {
         // Deleted as soon as measured: the local broker keeps topics in memory.
         let mut copy = TestTopics::new(&stack);
         let name = copy.name("copy");
-        runtime.block_on(copy.create(&name, PARTITIONS, &[]));
+        runtime.block_on(copy.create(&name, partitions(), &[]));
         limit::pass_through(&kafka, &topics.raw(), &name, records)
     };
 
@@ -98,18 +108,24 @@ fn main() {
     let run = process::run(&process::Setup {
         bootstrap_servers: &stack.bootstrap_servers,
         topics: &topics,
-        partitions: PARTITIONS,
+        partitions: partitions(),
+        copies: env("CANONFLOW_BENCH_COPIES")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1),
         records,
         properties: &properties,
         settings: &settings,
         dir: dir.path(),
     });
-    let end_to_end = e2e::run(&stack, records, &settings);
+    let end_to_end = match env("CANONFLOW_BENCH_E2E").as_deref() {
+        Some("0") => None,
+        _ => Some(e2e::run(&stack, records, &settings)),
+    };
     report::print(&report::Figures {
         stack: &stack,
         records,
         seed: SEED,
-        partitions: PARTITIONS,
+        partitions: partitions(),
         loaded,
         copied,
         mapping,
@@ -123,11 +139,11 @@ fn main() {
 /// The raw topic, and the transformer's own topics made as it would make
 /// them (so that they are deleted afterwards).
 async fn create_topics(created: &mut TestTopics, topics: &Topics) {
-    created.create(&topics.raw(), PARTITIONS, &[]).await;
+    created.create(&topics.raw(), partitions(), &[]).await;
     for kind in EntityKind::ALL {
         let name = topics.canonical(kind.name());
         let compact = [("cleanup.policy", "compact")];
-        created.create(&name, PARTITIONS, &compact).await;
+        created.create(&name, partitions(), &compact).await;
     }
     let dead_letters = topics.dead_letters("transformer");
     created

@@ -74,7 +74,7 @@ fn csv(topics: &Topics, generator: Generator) -> Vec<Vec<u8>> {
         let slot = slot(kind);
         let at = Coordinates {
             topic: topics.canonical(kind.name()),
-            partition: (index % crate::PARTITIONS as usize) as i32,
+            partition: (index % crate::partitions() as usize) as i32,
             offset: offsets[slot],
         };
         offsets[slot] += 1;

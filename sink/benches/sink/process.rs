@@ -192,7 +192,7 @@ impl Committed {
             .unwrap();
         let mut partitions = TopicPartitionList::new();
         for kind in EntityKind::ALL {
-            for p in 0..crate::PARTITIONS {
+            for p in 0..crate::partitions() {
                 partitions.add_partition(&setup.topics.canonical(kind.name()), p);
             }
         }

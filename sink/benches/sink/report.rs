@@ -99,7 +99,7 @@ fn print_load(figures: &Figures<'_>) {
         .collect();
     println!(
         "sink benchmark — {records} canonical records (unique keys) on {} partitions per topic, broker {:?} at {}",
-        crate::PARTITIONS,
+        crate::partitions(),
         stack.broker,
         stack.bootstrap_servers
     );

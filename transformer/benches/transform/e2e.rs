@@ -48,7 +48,8 @@ pub fn run(stack: &Stack, records: usize, settings: &str) -> EndToEnd {
     let setup = Setup {
         bootstrap_servers: &stack.bootstrap_servers,
         topics: &topics,
-        partitions: crate::PARTITIONS,
+        partitions: crate::partitions(),
+        copies: 1,
         records,
         properties: &[],
         settings,
@@ -64,7 +65,7 @@ pub fn run(stack: &Stack, records: usize, settings: &str) -> EndToEnd {
     let transformer_log = dir.path().join("transformer.log");
     let sink_log = dir.path().join("sink.log");
     let mut children = [
-        process::spawn(&transformer_config, &transformer_log),
+        process::spawn(&transformer_config, &transformer_log, 0),
         spawn_sink(stack, &sink_config, &sink_log),
     ];
     let peak_rss_kib = wait_for_exits(&mut children, records, [&transformer_log, &sink_log]);

@@ -17,6 +17,8 @@ pub struct Setup<'a> {
     pub bootstrap_servers: &'a str,
     pub topics: &'a Topics,
     pub partitions: i32,
+    /// Transformer copies in the one group.
+    pub copies: usize,
     pub records: usize,
     /// librdkafka properties, as for the limit.
     pub properties: &'a [(String, String)],
@@ -32,10 +34,12 @@ pub struct Run {
     pub all_committed: Duration,
     /// From spawn until the first commit, and how many it covered.
     pub first_commit: (Duration, i64),
-    /// From spawn until the process exited by itself (idle).
+    /// From spawn until the last copy exited by itself (idle).
     pub exited: Duration,
+    pub copies: usize,
+    /// The highest of any one copy.
     pub peak_rss_kib: u64,
-    /// CPU seconds by thread name when all records were committed.
+    /// CPU seconds by thread name (all copies) when all records were committed.
     pub cpu: Vec<(String, f64)>,
     /// The transformer's own count of what it did.
     pub totals: Option<String>,
@@ -43,25 +47,39 @@ pub struct Run {
     pub warnings: Vec<(String, usize)>,
 }
 
-/// Runs the transformer over the loaded raw topic and watches it until it
-/// exits by itself.
+/// Runs the transformer copies over the loaded raw topic and watches them
+/// until every copy exits by itself.
 pub fn run(setup: &Setup<'_>) -> Run {
     let group = canonflow_testkit::unique("bench-transformer");
     let config_file = setup.dir.join("transformer.toml");
     std::fs::write(&config_file, config(setup, &group)).unwrap();
-    let log_file = setup.dir.join("transformer.log");
+    let log_files: Vec<PathBuf> = (0..setup.copies.max(1))
+        .map(|copy| setup.dir.join(format!("transformer.{copy}.log")))
+        .collect();
     let committed = Committed::new(setup, &group);
     let deadline = crate::deadline(setup.records);
     let started = Instant::now();
-    let mut child = spawn(&config_file, &log_file);
+    let mut children: Vec<Option<Child>> = log_files
+        .iter()
+        .enumerate()
+        .map(|(copy, log)| Some(spawn(&config_file, log, copy)))
+        .collect();
+    let pids: Vec<u32> = children.iter().flatten().map(Child::id).collect();
     let mut peak_rss_kib = 0;
     let mut first_commit = None;
     let mut all_committed = None;
     let mut cpu = Vec::new();
-    let status = loop {
-        peak_rss_kib = peak_rss_kib.max(peak_rss(child.id()));
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
+    let mut failed = Vec::new();
+    while children.iter().any(Option::is_some) {
+        for slot in &mut children {
+            let Some(child) = slot else { continue };
+            peak_rss_kib = peak_rss_kib.max(peak_rss(child.id()));
+            if let Some(status) = child.try_wait().unwrap() {
+                if !status.success() {
+                    failed.push(status);
+                }
+                *slot = None;
+            }
         }
         if all_committed.is_none() {
             let count = committed.sum();
@@ -70,44 +88,47 @@ pub fn run(setup: &Setup<'_>) -> Run {
             }
             if count >= setup.records as i64 {
                 all_committed = Some(started.elapsed());
-                cpu = cpu_by_thread(child.id());
+                cpu = merged(pids.iter().map(|&pid| cpu_by_thread(pid)));
             }
         }
         let limit = all_committed.map_or(deadline, |at| at + Duration::from_secs(60));
         if started.elapsed() > limit {
-            child.kill().unwrap();
-            child.wait().unwrap();
+            for child in children.iter_mut().flatten() {
+                child.kill().unwrap();
+                child.wait().unwrap();
+            }
             panic!(
                 "the transformer had committed {} of {} raw records after {:?}; \
                  killed. Its log:\n{}",
                 committed.sum(),
                 setup.records,
                 started.elapsed(),
-                tail(&log_file)
+                tail(&log_files[0])
             );
         }
         std::thread::sleep(Duration::from_millis(50));
-    };
+    }
     let exited = started.elapsed();
     let Some(all_committed) = all_committed else {
         panic!(
-            "the transformer exited ({status}) having committed {} of {} raw records. \
+            "the transformer exited ({failed:?}) having committed {} of {} raw records. \
              Its log:\n{}",
             committed.sum(),
             setup.records,
-            tail(&log_file)
+            tail(&log_files[0])
         );
     };
     assert!(
-        status.success(),
-        "the transformer failed: {status}. Its log:\n{}",
-        tail(&log_file)
+        failed.is_empty(),
+        "a transformer copy failed: {failed:?}. Its log:\n{}",
+        tail(&log_files[0])
     );
-    let (totals, warnings) = read_log(&log_file);
+    let (totals, warnings) = read_log(&log_files[0]);
     Run {
         all_committed,
         first_commit: first_commit.unwrap_or((all_committed, setup.records as i64)),
         exited,
+        copies: log_files.len(),
         peak_rss_kib,
         cpu,
         totals,
@@ -115,11 +136,28 @@ pub fn run(setup: &Setup<'_>) -> Run {
     }
 }
 
-/// The release binary, logging JSON lines to `log_file`.
-pub fn spawn(config_file: &Path, log_file: &Path) -> Child {
+/// CPU seconds by thread name, summed over copies.
+fn merged(copies: impl Iterator<Item = Vec<(String, f64)>>) -> Vec<(String, f64)> {
+    let mut total: Vec<(String, f64)> = Vec::new();
+    for (name, seconds) in copies.flatten() {
+        match total.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, sum)) => *sum += seconds,
+            None => total.push((name, seconds)),
+        }
+    }
+    total
+}
+
+/// The release binary (copy number `copy`), logging JSON lines to `log_file`.
+pub fn spawn(config_file: &Path, log_file: &Path, copy: usize) -> Child {
     Command::new(env!("CARGO_BIN_EXE_canonflow-transformer"))
-        // Copies side by side: each its own free port for /metrics.
+        // Copies side by side: each its own free port for /metrics, and
+        // its own transactional id.
         .env("CANONFLOW__TELEMETRY__LISTEN", "127.0.0.1:0")
+        .env(
+            "CANONFLOW__TRANSFORMER__INSTANCE_ID",
+            format!("bench-{copy}"),
+        )
         .arg("--config")
         .arg(config_file)
         .env(

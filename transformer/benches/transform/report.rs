@@ -22,7 +22,8 @@ pub struct Figures<'a> {
     /// Time spent mapping alone ([`crate::mapping`]).
     pub mapping: Duration,
     pub run: Run,
-    pub end_to_end: crate::e2e::EndToEnd,
+    /// Skipped with `CANONFLOW_BENCH_E2E=0`.
+    pub end_to_end: Option<crate::e2e::EndToEnd>,
     pub properties: &'a [(String, String)],
     pub settings: &'a str,
 }
@@ -40,7 +41,9 @@ pub fn print(figures: &Figures<'_>) {
     print_start_up(figures);
     print_transformer(&figures.run);
     print_settings(figures);
-    print_end_to_end(&figures.end_to_end);
+    if let Some(end_to_end) = &figures.end_to_end {
+        print_end_to_end(end_to_end);
+    }
     canonflow_testkit::bench::Summary {
         stage: "transformer",
         figure: "loaded raw topic → all committed",
@@ -71,8 +74,12 @@ fn print_load(figures: &Figures<'_>) {
         })
         .collect();
     println!(
-        "transformer benchmark — {records} raw records on {partitions} partitions, broker {:?} at {}",
-        stack.broker, stack.bootstrap_servers
+        "transformer benchmark — {records} raw records on {partitions} partitions, {} transformer \
+         cop{}, broker {:?} at {}",
+        figures.run.copies,
+        if figures.run.copies == 1 { "y" } else { "ies" },
+        stack.broker,
+        stack.bootstrap_servers
     );
     println!(
         "  {} (of which {} updates of an earlier key); payloads avg {:.0} B, {:.1} MiB; loaded in {:.1} s (not timed)",
