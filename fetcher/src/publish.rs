@@ -4,7 +4,7 @@
 //! One transactional producer per owned watermarks partition; its
 //! transactional id names the partition, so a copy that takes over a
 //! partition fences the previous owner's producer and aborts its open
-//! transaction. Transactions of one process take turns (see `turn`); the
+//! transaction. Transactions of one process take turns (see `turns`); the
 //! fetching itself runs concurrently, and a transaction carries as many
 //! pages as a sync fetched meanwhile (`sync::BatchLimits`). The checkpoint
 //! is sent only after every raw record of the transaction was acknowledged,
@@ -21,7 +21,7 @@ use futures::future::try_join_all;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
-use tokio::sync::Mutex;
+use tokio::sync::Semaphore;
 
 use crate::checkpoint::{Checkpoint, PublishedOffset};
 
@@ -61,12 +61,13 @@ pub struct Outgoing<'a> {
 /// The transactional producer of one watermarks partition.
 pub struct Publisher {
     producer: Arc<FutureProducer>,
-    /// Shared by every publisher of the process: one open transaction at a
-    /// time. On the local broker, overlapping transactions of several
-    /// producers have hidden records from "earliest" readers and stalled
-    /// `read_committed` readers (`docs/broker-compat.md`, deviation 10);
-    /// batching pages per transaction keeps the throughput.
-    turn: Arc<Mutex<()>>,
+    /// Shared by every publisher of the process: at most
+    /// `fetcher.concurrent_transactions` open transactions at a time (by
+    /// default one). On the local broker, overlapping transactions of
+    /// several producers have hidden records from "earliest" readers and
+    /// stalled `read_committed` readers (`docs/broker-compat.md`, deviation
+    /// 10); batching pages per transaction keeps the throughput.
+    turns: Arc<Semaphore>,
     topics: Topics,
     watermarks_partition: i32,
 }
@@ -86,7 +87,7 @@ impl Publisher {
         kafka: &KafkaConfig,
         topics: &Topics,
         watermarks_partition: i32,
-        turn: Arc<Mutex<()>>,
+        turns: Arc<Semaphore>,
     ) -> Result<Self, PublishError> {
         let id = format!("{}-fetcher-{watermarks_partition}", topics.prefix);
         let producer: FutureProducer = kafka
@@ -96,7 +97,7 @@ impl Publisher {
         blocking(&producer, |p| p.init_transactions(TRANSACTION_TIMEOUT)).await?;
         Ok(Self {
             producer,
-            turn,
+            turns,
             topics: topics.clone(),
             watermarks_partition,
         })
@@ -121,7 +122,11 @@ impl Publisher {
         &self,
         work: impl Future<Output = Result<(), PublishError>>,
     ) -> Result<(), PublishError> {
-        let _turn = self.turn.lock().await;
+        let _turn = self
+            .turns
+            .acquire()
+            .await
+            .map_err(|_| PublishError::Cancelled)?;
         blocking(&self.producer, |p| p.begin_transaction()).await?;
         let outcome = match work.await {
             Ok(()) => blocking(&self.producer, |p| {

@@ -50,8 +50,8 @@ pub struct Coordinator {
     pub sources: Vec<SourceRuntime>,
     pub partitions: i32,
     owner: Arc<str>,
-    /// One open transaction at a time across this process's publishers.
-    transaction_turn: Arc<tokio::sync::Mutex<()>>,
+    /// Open transactions allowed at once across this process's publishers.
+    transaction_turns: Arc<Semaphore>,
     sentinels: Sentinels,
     owned: HashMap<i32, OwnedPartition>,
     checkpoints: HashMap<String, Checkpoint>,
@@ -71,6 +71,7 @@ impl Coordinator {
         sentinels: Sentinels,
     ) -> Self {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let turns = Semaphore::new(settings.concurrent_transactions.max(1));
         Self {
             plumbing,
             settings,
@@ -82,7 +83,7 @@ impl Coordinator {
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             )
             .into(),
-            transaction_turn: Arc::default(),
+            transaction_turns: Arc::new(turns),
             sentinels,
             owned: HashMap::new(),
             checkpoints: HashMap::new(),
@@ -169,7 +170,7 @@ impl Coordinator {
         let (kafka, topics) = (&self.plumbing.kafka, &self.plumbing.topics);
         let publishers = futures::future::try_join_all(
             new.iter()
-                .map(|&p| Publisher::open(kafka, topics, p, Arc::clone(&self.transaction_turn))),
+                .map(|&p| Publisher::open(kafka, topics, p, Arc::clone(&self.transaction_turns))),
         )
         .await?;
         for (partition, publisher) in new.into_iter().zip(publishers) {

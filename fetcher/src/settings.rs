@@ -33,6 +33,11 @@ pub struct FetcherConfig {
     /// …or per this many milliseconds of fetching, whichever comes first.
     #[serde(default = "default_transaction_max_ms")]
     pub transaction_max_ms: u64,
+    /// Transactions this copy may have open at once, across its watermarks
+    /// partitions. One by default: the local broker (Tansu) mishandles
+    /// overlapping transactions (`docs/broker-compat.md`, deviation 10).
+    #[serde(default = "default_concurrent_transactions")]
+    pub concurrent_transactions: usize,
     /// In `once` mode, sync attempts per stream before giving up.
     #[serde(default = "default_once_attempts")]
     pub once_attempts: u32,
@@ -55,6 +60,9 @@ fn default_transaction_records() -> usize {
 }
 fn default_transaction_max_ms() -> u64 {
     1_000
+}
+fn default_concurrent_transactions() -> usize {
+    1
 }
 fn default_once_attempts() -> u32 {
     3

@@ -5,9 +5,9 @@
 //! applies the embedded migrations (`migrations/`), and runs two sides
 //! joined by a bounded queue of batches: consuming and preparing
 //! (`pipeline`, `prepare`), and writing then committing (`writer`):
-//! batched upserts in one transaction per batch (`write`, `tables`), rows
-//! PostgreSQL refuses to the sink's dead-letter topic, offsets committed
-//! only after the database commit.
+//! batched upserts, in chunks of their own transactions (`write`,
+//! `tables`, `columns`), rows PostgreSQL refuses to the sink's dead-letter
+//! topic, offsets committed only after the database commit.
 
 pub mod columns;
 mod metrics;
