@@ -240,7 +240,7 @@ pub fn row(entity: &Canonical<Attributes>, at: &Coordinates) -> Row {
     ];
     attributes(&entity.attributes, &mut row);
     row.extend([
-        Cell::Json(json!(entity.provenance).to_string()),
+        json_cell(&entity.provenance),
         text(&at.topic),
         Cell::Int(at.partition),
         Cell::BigInt(Some(at.offset)),
@@ -252,6 +252,13 @@ pub fn row(entity: &Canonical<Attributes>, at: &Coordinates) -> Row {
 /// name (for `json_to_recordset`).
 pub fn row_json(table: &Table, entity: &Canonical<Attributes>, at: &Coordinates) -> String {
     columns::to_json(&table.columns, &row(entity, at))
+}
+
+/// A `jsonb` cell, serialized straight to text (no intermediate value).
+/// Serializing these types cannot fail; if it ever did, the empty text
+/// would make PostgreSQL refuse the row, a dead letter rather than a panic.
+fn json_cell(value: &impl serde::Serialize) -> Cell {
+    Cell::Json(serde_json::to_string(value).unwrap_or_default())
 }
 
 fn attributes(attributes: &Attributes, row: &mut Row) {
@@ -277,7 +284,7 @@ fn attributes(attributes: &Attributes, row: &mut Row) {
         Attributes::Organization(o) => vec![
             name(&o.name),
             text(&o.parent_id),
-            Cell::Json(json!(o.cost_centers).to_string()),
+            json_cell(&o.cost_centers),
         ],
         Attributes::CostCenter(c) => vec![
             name(&c.code),
@@ -300,7 +307,7 @@ fn attributes(attributes: &Attributes, row: &mut Row) {
             Cell::Date(Some(i.invoice_date)),
             Cell::Date(i.due_date),
             Cell::Text(json!(i.status).as_str().map(str::to_owned)),
-            Cell::Json(json!(i.lines).to_string()),
+            json_cell(&i.lines),
         ],
     };
     row.extend(cells);

@@ -1,7 +1,19 @@
 //! The line each stage benchmark ends with, which `scripts/bench` gathers
 //! into one report: the stage's figure next to its limit, measured in the
 //! same run. Tab-separated after the word `summary`, so the script needs
-//! no parsing of the human tables above it.
+//! no parsing of the human tables above it. And the peak RSS every stage
+//! benchmark reports.
+
+/// The kernel's high-water mark of process `pid`'s resident set, in KiB
+/// (0 once the process is gone).
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
 
 /// One benchmark figure and the limit it is compared with.
 #[derive(Debug, Clone)]

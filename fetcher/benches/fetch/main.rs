@@ -114,7 +114,7 @@ async fn bench() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        peak_kib = peak_kib.max(rss_kib(child.id()));
+        peak_kib = peak_kib.max(canonflow_testkit::bench::peak_rss_kib(child.id()));
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let fetcher = started.elapsed();
@@ -221,13 +221,4 @@ async fn walk(
             None => return seen,
         }
     }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }

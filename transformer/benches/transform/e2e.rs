@@ -135,7 +135,7 @@ fn wait_for_exits(children: &mut [Child; 2], records: usize, logs: [&Path; 2]) -
             if done[i] {
                 continue;
             }
-            peaks[i] = peaks[i].max(process::peak_rss(child.id()));
+            peaks[i] = peaks[i].max(canonflow_testkit::bench::peak_rss_kib(child.id()));
             if let Some(status) = child.try_wait().unwrap() {
                 assert!(
                     status.success(),

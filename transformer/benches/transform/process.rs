@@ -73,7 +73,7 @@ pub fn run(setup: &Setup<'_>) -> Run {
     while children.iter().any(Option::is_some) {
         for slot in &mut children {
             let Some(child) = slot else { continue };
-            peak_rss_kib = peak_rss_kib.max(peak_rss(child.id()));
+            peak_rss_kib = peak_rss_kib.max(canonflow_testkit::bench::peak_rss_kib(child.id()));
             if let Some(status) = child.try_wait().unwrap() {
                 if !status.success() {
                     failed.push(status);
@@ -234,16 +234,6 @@ impl Committed {
             })
             .sum()
     }
-}
-
-/// The kernel's high-water mark of the process's resident set, in KiB.
-pub fn peak_rss(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// CPU time of the process's threads so far, summed by thread name
