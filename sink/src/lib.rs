@@ -198,7 +198,7 @@ pub async fn run_with_status(
         dead_letter_topic,
         status: Arc::clone(&status),
     };
-    let writing = tokio::spawn(writer.run(queued, shutdown.clone()));
+    let writing = tokio::spawn(writer.run(queued, settings.concurrent_batches, shutdown.clone()));
     let mut consume = pipeline::Consume {
         consumer,
         catalog,

@@ -110,7 +110,7 @@ pub fn prepare(
         }
     }
     let mut tombstones: Vec<_> = buried.into_iter().collect();
-    tombstones.sort_by_key(|(_, (index, _))| *index);
+    tombstones.sort_unstable_by_key(|(id, _)| *id);
     for (id, (index, at)) in tombstones {
         let rows = by_table.entry(at.topic.clone()).or_default();
         rows.tombstones.push((index, tombstone(&id, &at)));
@@ -176,26 +176,94 @@ fn coordinates(message: &OwnedMessage) -> Coordinates {
 /// Entities with the index of their record in the batch.
 type Indexed = Vec<(usize, Canonical<Attributes>)>;
 
-/// The newest version of each key; returns them and how many were older.
+/// The newest version of each key, in key order (so that batches written
+/// at once lock their rows in one order and cannot deadlock); returns them
+/// and how many were older.
 fn newest_per_key(entities: Indexed) -> (Indexed, u64) {
     let total = entities.len();
-    let mut newest: HashMap<(String, String, String), (usize, Canonical<Attributes>)> =
-        HashMap::new();
-    for (index, entity) in entities {
-        let key = (
-            entity.source.clone(),
-            entity.stream.clone(),
-            entity.source_id.clone(),
-        );
-        let newer = newest
-            .get(&key)
-            .is_none_or(|(_, known)| entity.version.ordering_key() > known.version.ordering_key());
-        if newer {
-            newest.insert(key, (index, entity));
+    let mut keep = vec![false; total];
+    {
+        let mut newest: HashMap<Key<'_>, usize> = HashMap::with_capacity(total);
+        for (at, (_, entity)) in entities.iter().enumerate() {
+            let known = newest.entry(key(entity)).or_insert(at);
+            if entities[*known].1.version.ordering_key() < entity.version.ordering_key() {
+                *known = at;
+            }
+        }
+        for at in newest.into_values() {
+            keep[at] = true;
         }
     }
-    let mut kept: Vec<_> = newest.into_values().collect();
-    kept.sort_by_key(|(index, _)| *index);
+    let mut kept: Indexed = entities
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(entity, keep)| keep.then_some(entity))
+        .collect();
+    kept.sort_unstable_by(|(_, a), (_, b)| key(a).cmp(&key(b)));
     let superseded = (total - kept.len()) as u64;
     (kept, superseded)
+}
+
+/// An entity's primary key: (source, stream, source id).
+type Key<'a> = (&'a str, &'a str, &'a str);
+
+fn key(entity: &Canonical<Attributes>) -> Key<'_> {
+    (&entity.source, &entity.stream, &entity.source_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use canonflow_canonical::{SourceVersion, SupplierAttributes};
+
+    use super::*;
+
+    fn supplier(id: &str, raw_offset: i64) -> Canonical<Attributes> {
+        Canonical {
+            canonical_id: String::new(),
+            source: "finance".into(),
+            stream: "suppliers".into(),
+            source_id: id.into(),
+            version: SourceVersion {
+                modified_at: None,
+                raw_topic: "raw".into(),
+                raw_partition: 0,
+                raw_offset,
+                reference_modified_at: None,
+                mapping_version: 1,
+            },
+            deleted: false,
+            attributes: Attributes::Supplier(SupplierAttributes {
+                name: format!("{id} at {raw_offset}"),
+                country: None,
+                vat_number: None,
+                email: None,
+            }),
+            provenance: canonflow_canonical::Provenance::default(),
+        }
+    }
+
+    #[test]
+    fn the_newest_version_of_each_key_is_kept_in_key_order() {
+        let arrived = [
+            ("S3", 5),
+            ("S1", 7),
+            ("S3", 9),
+            ("S2", 4),
+            ("S1", 6),
+            ("S2", 4),
+        ];
+        let entities = arrived
+            .iter()
+            .enumerate()
+            .map(|(index, (id, offset))| (index, supplier(id, *offset)))
+            .collect();
+        let (kept, superseded) = newest_per_key(entities);
+        let kept: Vec<_> = kept
+            .iter()
+            .map(|(index, e)| (*index, e.source_id.as_str(), e.version.raw_offset))
+            .collect();
+        // S2's two equal versions: the first delivered stays.
+        assert_eq!(kept, [(1, "S1", 7), (3, "S2", 4), (2, "S3", 9)]);
+        assert_eq!(superseded, 3);
+    }
 }

@@ -28,6 +28,10 @@ pub struct SinkConfig {
     /// the partitions are paused until one is written.
     #[serde(default = "default_queue_batches")]
     pub queue_batches: usize,
+    /// Batches written to PostgreSQL at once; their offsets are still
+    /// committed in order, each after its own transactions.
+    #[serde(default = "default_concurrent_batches")]
+    pub concurrent_batches: usize,
     /// Exit once no record has arrived for this many seconds while
     /// partitions were assigned (jobs, the demo). Unset: run until stopped.
     #[serde(default)]
@@ -54,6 +58,7 @@ impl Default for SinkConfig {
             batch_records: default_batch_records(),
             batch_max_ms: default_batch_max_ms(),
             queue_batches: default_queue_batches(),
+            concurrent_batches: default_concurrent_batches(),
             exit_when_idle_secs: None,
             schema_registry: None,
             hard_delete: Vec::new(),
@@ -74,6 +79,9 @@ fn default_batch_records() -> usize {
     5_000
 }
 fn default_queue_batches() -> usize {
+    2
+}
+fn default_concurrent_batches() -> usize {
     2
 }
 fn default_batch_max_ms() -> u64 {

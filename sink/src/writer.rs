@@ -19,6 +19,8 @@ use canonflow_common::observe::trace::{Fanout, spans};
 use canonflow_common::observe::{Dependency, health};
 use canonflow_common::{ErrorClass, Shutdown};
 use chrono::{SecondsFormat, Utc};
+use futures::StreamExt as _;
+use futures::stream::FuturesOrdered;
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{OwnedHeaders, OwnedMessage};
@@ -49,6 +51,14 @@ pub struct Writer {
     pub status: Arc<Status>,
 }
 
+/// A batch whose database side is done (or abandoned to shutdown).
+struct Written {
+    batch: Batch,
+    fanout: Fanout,
+    started: std::time::Instant,
+    outcome: Result<Option<(Applied, Vec<Rejected>)>, Error>,
+}
+
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writer").finish_non_exhaustive()
@@ -58,49 +68,85 @@ impl std::fmt::Debug for Writer {
 impl Writer {
     /// Writes batches until the queue closes, or shutdown interrupts a
     /// retry (that batch is then not committed: its records are read again).
+    ///
+    /// Up to `concurrent` batches are written at once, so that PostgreSQL
+    /// works on the next batch while the last chunks of one finish; their
+    /// dead letters and offsets follow in queue order. Overlapping writes
+    /// of one key are harmless (every row is version-guarded) and cannot
+    /// deadlock (each table's rows go in key order; see `prepare`).
     pub async fn run(
         self,
         mut queue: mpsc::Receiver<Batch>,
+        concurrent: usize,
         shutdown: Shutdown,
     ) -> Result<Totals, Error> {
         let mut totals = Totals::default();
-        loop {
-            let received = tokio::select! {
-                received = queue.recv() => received,
-                () = tokio::time::sleep(IDLE_PING) => {
-                    self.ping().await;
-                    continue;
+        let mut writing = FuturesOrdered::new();
+        let mut open = true;
+        while open || !writing.is_empty() {
+            tokio::select! {
+                biased;
+                Some(written) = writing.next() => {
+                    if !self.finish(written, &mut totals).await? {
+                        break;
+                    }
                 }
-            };
-            let Some(batch) = received else {
-                break;
-            };
-            let fanout = trace_batch(&batch.messages);
-            let written = self
-                .write_batch(batch, &mut totals, &shutdown)
-                .instrument(fanout.batch().clone())
-                .await;
-            fanout.finish();
-            if !written? {
-                break;
+                received = queue.recv(), if open && writing.len() < concurrent.max(1) => match received {
+                    Some(batch) => writing.push_back(self.write_only(batch, &shutdown)),
+                    None => open = false,
+                },
+                () = tokio::time::sleep(IDLE_PING), if writing.is_empty() => self.ping().await,
             }
         }
+        // Batches still in flight after a stop are abandoned uncommitted.
+        drop(writing);
         kafka::close_with_deadline(self.producer, kafka::local::CLOSE_TIMEOUT);
         Ok(totals)
     }
 
-    /// Writes one batch, publishes its dead letters and commits its offsets;
-    /// `false` when shutdown came while PostgreSQL was unreachable.
-    async fn write_batch(
-        &self,
-        mut batch: Batch,
-        totals: &mut Totals,
-        shutdown: &Shutdown,
-    ) -> Result<bool, Error> {
+    /// The database side of one batch, retried while PostgreSQL is away.
+    async fn write_only(&self, batch: Batch, shutdown: &Shutdown) -> Written {
+        let fanout = trace_batch(&batch.messages);
         let started = std::time::Instant::now();
-        let Some((applied, rejected)) = self.write_with_retry(&batch, shutdown).await? else {
+        let outcome = self
+            .write_with_retry(&batch, shutdown)
+            .instrument(fanout.batch().clone())
+            .await;
+        Written {
+            batch,
+            fanout,
+            started,
+            outcome,
+        }
+    }
+
+    /// After a batch is in PostgreSQL: publishes its dead letters and
+    /// commits its offsets; `false` when shutdown came while PostgreSQL was
+    /// unreachable.
+    async fn finish(&self, written: Written, totals: &mut Totals) -> Result<bool, Error> {
+        let Written {
+            batch,
+            fanout,
+            started,
+            outcome,
+        } = written;
+        let Some(done) = outcome? else {
             return Ok(false);
         };
+        self.publish_and_commit(batch, done, started, totals)
+            .instrument(fanout.batch().clone())
+            .await?;
+        fanout.finish();
+        Ok(true)
+    }
+
+    async fn publish_and_commit(
+        &self,
+        mut batch: Batch,
+        (applied, rejected): (Applied, Vec<Rejected>),
+        started: std::time::Instant,
+        totals: &mut Totals,
+    ) -> Result<(), Error> {
         let rejected_rows = rejected.len();
         let mut dead = std::mem::take(&mut batch.dead);
         dead.extend(rejected.into_iter().map(|r| DeadLetter {
@@ -128,7 +174,7 @@ impl Writer {
             write_ms = started.elapsed().as_millis() as u64,
             "batch written"
         );
-        Ok(true)
+        Ok(())
     }
 
     /// While no batch comes, asks PostgreSQL for `select 1`, so that

@@ -11,6 +11,7 @@ use crate::support::{self, Harness, supplier};
 
 const BATCH: usize = 10;
 const QUEUE: usize = 1;
+const CONCURRENT: usize = 2;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_postgres_away_the_sink_pauses_once_its_queue_is_full_then_resumes() {
@@ -22,7 +23,9 @@ async fn with_postgres_away_the_sink_pauses_once_its_queue_is_full_then_resumes(
     let run = harness.spawn_with(
         harness.config_with_url(
             &url,
-            &format!("batch_records = {BATCH}\nqueue_batches = {QUEUE}"),
+            &format!(
+                "batch_records = {BATCH}\nqueue_batches = {QUEUE}\nconcurrent_batches = {CONCURRENT}"
+            ),
         ),
         Arc::clone(&status),
     );
@@ -45,8 +48,9 @@ async fn with_postgres_away_the_sink_pauses_once_its_queue_is_full_then_resumes(
     })
     .await;
     let consumed = status.consumed.load(Ordering::Relaxed) as usize;
-    // The first batch, one being written, `QUEUE` queued, one waiting.
-    let bound = BATCH * (1 + 1 + QUEUE + 1);
+    // The first batch, `CONCURRENT` being written, `QUEUE` queued, one
+    // waiting.
+    let bound = BATCH * (1 + CONCURRENT + QUEUE + 1);
     assert!(
         consumed <= bound,
         "consumed {consumed} records while PostgreSQL was away (at most {bound})"
