@@ -7,6 +7,9 @@
 //! no HTTP. The fetcher itself runs as a separate release process (`once`
 //! mode) on the local broker, so its peak RSS is its own.
 //!
+//! Then, unless `CANONFLOW_BENCH_E2E=0`, source → PostgreSQL with all three
+//! stages at once, next to `COPY` of the same rows (`e2e`).
+//!
 //! Run: `scripts/bench-fetcher` (or `cargo bench -p canonflow-fetcher --bench
 //! fetch` with the stack up). `CANONFLOW_BENCH_SCALE` sets the data size;
 //! `CANONFLOW_BENCH_FETCHER` adds `[fetcher]` settings, `;`-separated, e.g.
@@ -28,6 +31,7 @@ use canonflow_fetcher::{records, source};
 use serde_json::value::RawValue;
 
 mod ceiling;
+mod e2e;
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -84,19 +88,17 @@ async fn bench() {
     let ceiling = ceiling::transactional_publish(&stack, &records, per_transaction).await;
 
     // The fetcher, as its own process, on the local broker.
-    let prefix = canonflow_testkit::unique("bench");
-    let config_file = dir.path().join("fetcher.toml");
-    std::fs::write(
-        &config_file,
+    let fetcher_toml = |prefix: &str| {
         format!(
             "[kafka]\nbootstrap_servers = \"{}\"\nsession_timeout_ms = 6000\n[topics]\nprefix = \"{prefix}\"\n\
              [fetcher]\nsources_dir = {:?}\nonce = true\n{}",
             stack.bootstrap_servers,
             sources_dir,
             overrides.replace(';', "\n")
-        ),
-    )
-    .unwrap();
+        )
+    };
+    let config_file = dir.path().join("fetcher.toml");
+    std::fs::write(&config_file, fetcher_toml(&canonflow_testkit::unique("bench"))).unwrap();
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_canonflow-fetcher"))
         // Copies side by side: each its own free port for /metrics.
@@ -181,6 +183,11 @@ async fn bench() {
         cpu_seconds: None,
     }
     .print();
+
+    if std::env::var("CANONFLOW_BENCH_E2E").as_deref() != Ok("0") {
+        let end_to_end = e2e::run(&stack, fetcher_toml).await;
+        e2e::report(&end_to_end, total);
+    }
 }
 
 /// Every page of one stream, as cheaply as possible; returns the records

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use canonflow_common::kafka::KafkaConfig;
 use canonflow_common::topics::Topics;
+use canonflow_testkit::bench::processes::tail;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -286,11 +287,4 @@ fn read_log(path: &Path) -> (Option<String>, Vec<(String, usize)>) {
         }
     }
     (totals, warnings)
-}
-
-/// The last lines of a log, for a failure message.
-pub fn tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
 }

@@ -63,3 +63,6 @@ impl Summary<'_> {
         );
     }
 }
+
+pub mod processes;
+pub mod rows;

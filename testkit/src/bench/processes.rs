@@ -1,0 +1,91 @@
+//! Stage processes of a benchmark that run until they exit by themselves
+//! (`once`, `exit_when_idle_secs`): waiting for them with a deadline, and
+//! their peak RSS; and what several benchmarks spawn alike.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::peak_rss_kib;
+use crate::Stack;
+
+/// Waits until every child exited by itself, successfully, within
+/// `deadline`; their peak RSS in KiB. Panics with the tail of the failed
+/// or late child's log (`logs[i]` is child `i`'s stderr).
+pub fn wait_for_exits(children: &mut [Child], logs: &[&Path], deadline: Duration) -> Vec<u64> {
+    let started = Instant::now();
+    let mut peaks = vec![0; children.len()];
+    let mut done = vec![false; children.len()];
+    while !done.iter().all(|d| *d) {
+        for (i, child) in children.iter_mut().enumerate() {
+            if done[i] {
+                continue;
+            }
+            peaks[i] = peaks[i].max(peak_rss_kib(child.id()));
+            if let Some(status) = child.try_wait().expect("waiting for a stage") {
+                assert!(status.success(), "{status}; log:\n{}", tail(logs[i]));
+                done[i] = true;
+            }
+        }
+        if started.elapsed() > deadline {
+            for child in children.iter_mut() {
+                let _ = child.kill();
+            }
+            let tails: Vec<String> = logs.iter().map(|log| tail(log)).collect();
+            panic!("not done after {deadline:?}; logs:\n{}", tails.join("\n"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    peaks
+}
+
+/// The last 30 lines of a log file.
+pub fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// Workspace binary `name` beside `binary` (a benchmark's own
+/// `CARGO_BIN_EXE_…`, so the same profile); the benchmark's script builds it.
+pub fn beside(binary: &str, name: &str) -> PathBuf {
+    let path = Path::new(binary).with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} is missing: cargo build --release --workspace --bins",
+        path.display()
+    );
+    path
+}
+
+/// A `[sink]` deployment that writes the canonical topics of `prefix` into
+/// `schema` and exits after `idle_secs` without records.
+pub fn sink_toml(stack: &Stack, prefix: &str, schema: &str, idle_secs: u64) -> String {
+    format!(
+        "[kafka]\nbootstrap_servers = {:?}\nsession_timeout_ms = {}\n\
+         [topics]\nprefix = {prefix:?}\n\
+         [telemetry]\nlog_format = \"json\"\n\
+         [sink]\nschema = {schema:?}\ngroup_id = {:?}\nexit_when_idle_secs = {idle_secs}\n",
+        stack.bootstrap_servers,
+        canonflow_common::kafka::local::SESSION_TIMEOUT_MS,
+        crate::unique("bench-sink"),
+    )
+}
+
+/// Spawns a stage binary with `config`, its stderr to `log`, its metrics
+/// endpoint on a free port, and `env` on top.
+pub fn spawn(binary: &Path, config: &Path, log: &Path, env: &[(&str, &str)]) -> Child {
+    Command::new(binary)
+        .env("CANONFLOW__TELEMETRY__LISTEN", "127.0.0.1:0")
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .envs(env.iter().copied())
+        .arg("--config")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("creating a log file"))
+        .spawn()
+        .expect("spawning a stage")
+}
