@@ -88,7 +88,13 @@ impl KafkaConfig {
         Ok(config)
     }
 
-    /// A group consumer that stores and commits offsets only when told to.
+    /// Prefetched records a consumer holds at most, in KiB; librdkafka's
+    /// default (64 MiB) made a quarter of a sink's memory without making it
+    /// faster (`docs/performance.md`, 2026-12-04).
+    pub const CONSUMER_PREFETCH_KIB: &str = "16384";
+
+    /// A group consumer that stores and commits offsets only when told to,
+    /// prefetching at most [`Self::CONSUMER_PREFETCH_KIB`].
     pub fn consumer_config(&self, role: &str, group_id: &str) -> Result<ClientConfig, ConfigError> {
         let mut config = self.client_config(role)?;
         config
@@ -97,6 +103,7 @@ impl KafkaConfig {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("isolation.level", "read_committed")
+            .set("queued.max.messages.kbytes", Self::CONSUMER_PREFETCH_KIB)
             .set("session.timeout.ms", self.session_timeout_ms.to_string());
         self.reapply_properties(&mut config);
         Ok(config)
