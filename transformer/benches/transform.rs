@@ -26,7 +26,7 @@
 //! For scaling: `CANONFLOW_BENCH_PARTITIONS` (default 6) sets the partitions
 //! of every topic, `CANONFLOW_BENCH_COPIES` (default 1) the transformer
 //! copies in one group, and `CANONFLOW_BENCH_E2E=0` skips the end-to-end
-//! figure.
+//! figure. `CANONFLOW_BENCH_LOG_DIR` keeps the transformer copies' logs there.
 #![allow(
     clippy::unwrap_used,
     clippy::print_stdout,

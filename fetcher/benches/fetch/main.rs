@@ -98,7 +98,11 @@ async fn bench() {
         )
     };
     let config_file = dir.path().join("fetcher.toml");
-    std::fs::write(&config_file, fetcher_toml(&canonflow_testkit::unique("bench"))).unwrap();
+    std::fs::write(
+        &config_file,
+        fetcher_toml(&canonflow_testkit::unique("bench")),
+    )
+    .unwrap();
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_canonflow-fetcher"))
         // Copies side by side: each its own free port for /metrics.

@@ -117,14 +117,7 @@ pub fn run(setup: &Setup<'_>) -> Run {
         tail(&log_file)
     );
     let (totals, warnings) = read_log(&log_file);
-    // Kept for a closer look (e.g. with RUST_LOG=canonflow_sink=debug, the
-    // per-batch timings) when CANONFLOW_BENCH_LOG_DIR names a directory.
-    if let Ok(dir) = std::env::var("CANONFLOW_BENCH_LOG_DIR") {
-        let _ = std::fs::copy(
-            &log_file,
-            Path::new(&dir).join(log_file.file_name().unwrap()),
-        );
-    }
+    canonflow_testkit::bench::processes::keep_log(&log_file);
     Run {
         all_committed,
         first_commit: first_commit.unwrap_or((all_committed, setup.records as i64)),

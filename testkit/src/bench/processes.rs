@@ -89,3 +89,12 @@ pub fn spawn(binary: &Path, config: &Path, log: &Path, env: &[(&str, &str)]) -> 
         .spawn()
         .expect("spawning a stage")
 }
+
+/// Keeps a copy of `log` for a closer look (per-batch timings at debug
+/// level, allocator statistics) when `CANONFLOW_BENCH_LOG_DIR` names a
+/// directory.
+pub fn keep_log(log: &Path) {
+    if let (Ok(dir), Some(name)) = (std::env::var("CANONFLOW_BENCH_LOG_DIR"), log.file_name()) {
+        let _ = std::fs::copy(log, Path::new(&dir).join(name));
+    }
+}

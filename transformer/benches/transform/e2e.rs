@@ -61,7 +61,10 @@ pub fn run(stack: &Stack, records: usize, settings: &str) -> EndToEnd {
     let spawned_at = SystemTime::now();
     let transformer_log = dir.path().join("transformer.log");
     let sink_log = dir.path().join("sink.log");
-    let sink_binary = processes::beside(env!("CARGO_BIN_EXE_canonflow-transformer"), "canonflow-sink");
+    let sink_binary = processes::beside(
+        env!("CARGO_BIN_EXE_canonflow-transformer"),
+        "canonflow-sink",
+    );
     let postgres = [("CANONFLOW__POSTGRES__URL", stack.postgres_url.as_str())];
     let mut children = [
         process::spawn(&transformer_config, &transformer_log, 0),

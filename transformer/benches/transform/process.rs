@@ -125,6 +125,9 @@ pub fn run(setup: &Setup<'_>) -> Run {
         tail(&log_files[0])
     );
     let (totals, warnings) = read_log(&log_files[0]);
+    log_files
+        .iter()
+        .for_each(|log| canonflow_testkit::bench::processes::keep_log(log));
     Run {
         all_committed,
         first_commit: first_commit.unwrap_or((all_committed, setup.records as i64)),
