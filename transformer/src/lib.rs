@@ -106,6 +106,7 @@ pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<(), Error> 
     let enrichment = enrich::Enrichment::new(
         mappings.enrichments().to_vec(),
         settings.max_pending_enrichments,
+        Arc::clone(&catalog),
     );
     // Follows the reference topics until `run` returns (stops on drop).
     let _tail = match enrichment.is_enabled() {

@@ -62,7 +62,11 @@ fn every_example_maps_to_its_expected_canonical_entity() {
             entity
         })
         .collect();
-    let enrichment = Enrichment::new(mappings.enrichments().to_vec(), 100);
+    let enrichment = Enrichment::new(
+        mappings.enrichments().to_vec(),
+        100,
+        std::sync::Arc::new(Catalog::embedded().unwrap()),
+    );
     for entity in &mapped {
         if entity.attributes.kind() == EntityKind::CostCenter {
             enrichment.learn(entity);

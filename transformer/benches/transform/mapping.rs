@@ -21,8 +21,12 @@ const CHUNK: usize = 10_000;
 pub fn map_only(records: usize, seed: u64) -> Duration {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/mappings");
     let mappings = Mappings::load(&dir, 1024 * 1024).unwrap();
-    let catalog = Catalog::embedded().unwrap();
-    let enrichment = Enrichment::new(mappings.enrichments().to_vec(), 100_000);
+    let catalog = std::sync::Arc::new(Catalog::embedded().unwrap());
+    let enrichment = Enrichment::new(
+        mappings.enrichments().to_vec(),
+        100_000,
+        std::sync::Arc::clone(&catalog),
+    );
     let mut generator = Generator::new(seed);
     let mut chunk = Vec::with_capacity(CHUNK);
     let mut elapsed = Duration::ZERO;

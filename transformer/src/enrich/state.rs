@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use canonflow_canonical::entities::Attributes;
-use canonflow_canonical::{Canonical, EntityKind, Origin, Provenance};
+use canonflow_canonical::{Canonical, Catalog, EntityKind, Origin, Provenance, wire};
 use chrono::{DateTime, Utc};
 
 use super::rules::{Rule, Target};
@@ -30,8 +30,10 @@ impl Reference {
 struct State {
     /// Cost centers by code.
     references: HashMap<String, Reference>,
-    /// Entities missing a reference: code → canonical id → newest entity.
-    pending: HashMap<String, HashMap<String, Canonical<Attributes>>>,
+    /// Entities missing a reference: code → canonical id → newest entity,
+    /// in the wire format (a fraction of its decoded size: with many
+    /// entities waiting, the decoded ones were most of the memory).
+    pending: HashMap<String, HashMap<String, Vec<u8>>>,
     /// The same the other way round: canonical id → codes it waits for.
     waiting_on: HashMap<String, Vec<String>>,
     pending_count: usize,
@@ -46,14 +48,17 @@ pub struct Enrichment {
     rules: Arc<Vec<Rule>>,
     state: Arc<Mutex<State>>,
     max_pending: usize,
+    /// Encodes waiting entities and decodes them when their reference comes.
+    catalog: Arc<Catalog>,
 }
 
 impl Enrichment {
-    pub fn new(rules: Vec<Rule>, max_pending: usize) -> Self {
+    pub fn new(rules: Vec<Rule>, max_pending: usize, catalog: Arc<Catalog>) -> Self {
         Self {
             rules: Arc::new(rules),
             state: Arc::default(),
             max_pending,
+            catalog,
         }
     }
 
@@ -96,6 +101,7 @@ impl Enrichment {
         if let Attributes::CostCenter(cost_center) = &entity.attributes {
             learn_reference(
                 &self.rules,
+                &self.catalog,
                 &mut state,
                 &cost_center.code,
                 &cost_center.name,
@@ -115,6 +121,16 @@ impl Enrichment {
         if copy != *entity {
             state.reemits.push(copy.clone());
         }
+        if missing.is_empty() {
+            return;
+        }
+        let waiting = match wire::encode(&self.catalog, copy.attributes.kind(), &copy) {
+            Ok(waiting) => waiting,
+            Err(e) => {
+                tracing::warn!(id = %id, error = %e, "an entity waiting for a reference could not be encoded; it is enriched only when it changes or on replay");
+                return;
+            }
+        };
         for code in missing {
             if state.pending_count >= self.max_pending {
                 if !state.warned_full {
@@ -130,7 +146,7 @@ impl Enrichment {
                 .pending
                 .entry(code.clone())
                 .or_default()
-                .insert(id.clone(), copy.clone());
+                .insert(id.clone(), waiting.clone());
             state.waiting_on.entry(id.clone()).or_default().push(code);
             state.pending_count += 1;
         }
@@ -155,6 +171,7 @@ impl Enrichment {
 
 fn learn_reference(
     rules: &[Rule],
+    catalog: &Catalog,
     state: &mut State,
     code: &str,
     name: &str,
@@ -185,15 +202,24 @@ fn learn_reference(
     );
     let waiting = state.pending.remove(code).unwrap_or_default();
     state.pending_count = state.pending_count.saturating_sub(waiting.len());
-    for (id, mut waiting) in waiting {
+    for (id, waiting) in waiting {
         if let Some(codes) = state.waiting_on.get_mut(&id) {
             codes.retain(|c| c != code);
             if codes.is_empty() {
                 state.waiting_on.remove(&id);
             }
         }
-        apply(rules, &state.references, &mut waiting);
-        state.reemits.push(waiting);
+        // Encoded by this catalog a moment ago: decoding cannot fail short
+        // of a bug, which is then logged, not a panic.
+        match wire::decode_any(catalog, &waiting) {
+            Ok(mut waiting) => {
+                apply(rules, &state.references, &mut waiting);
+                state.reemits.push(waiting);
+            }
+            Err(e) => {
+                tracing::warn!(id = %id, error = %e, "an entity waiting for a reference could not be decoded; it is enriched only when it changes or on replay")
+            }
+        }
     }
 }
 
