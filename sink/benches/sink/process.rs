@@ -4,12 +4,13 @@
 //! CPU PostgreSQL and the broker spent meanwhile, and what it logged.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use canonflow_canonical::EntityKind;
 use canonflow_common::kafka::KafkaConfig;
 use canonflow_common::topics::Topics;
+use canonflow_testkit::bench::processes::{self, tail};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -117,7 +118,7 @@ pub fn run(setup: &Setup<'_>) -> Run {
         tail(&log_file)
     );
     let (totals, warnings) = read_log(&log_file);
-    canonflow_testkit::bench::processes::keep_log(&log_file);
+    processes::keep_log(&log_file);
     Run {
         all_committed,
         first_commit: first_commit.unwrap_or((all_committed, setup.records as i64)),
@@ -133,20 +134,12 @@ pub fn run(setup: &Setup<'_>) -> Run {
 /// The release binary, logging JSON lines to `log_file`; the database URL
 /// through the environment, not the file.
 fn spawn(setup: &Setup<'_>, config_file: &Path, log_file: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_canonflow-sink"))
-        // Copies side by side: each its own free port for /metrics.
-        .env("CANONFLOW__TELEMETRY__LISTEN", "127.0.0.1:0")
-        .arg("--config")
-        .arg(config_file)
-        .env("CANONFLOW__POSTGRES__URL", setup.postgres_url)
-        .env(
-            "RUST_LOG",
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log_file).unwrap())
-        .spawn()
-        .unwrap()
+    processes::spawn(
+        Path::new(env!("CARGO_BIN_EXE_canonflow-sink")),
+        config_file,
+        log_file,
+        &[("CANONFLOW__POSTGRES__URL", setup.postgres_url)],
+    )
 }
 
 fn config(setup: &Setup<'_>, group: &str) -> String {
@@ -265,11 +258,4 @@ fn read_log(path: &Path) -> (Option<String>, Vec<(String, usize)>) {
         }
     }
     (totals, warnings)
-}
-
-/// The last lines of a log, for a failure message.
-fn tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
 }

@@ -3,12 +3,12 @@
 //! every raw record is committed, its peak RSS, and what it logged.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use canonflow_common::kafka::KafkaConfig;
 use canonflow_common::topics::Topics;
-use canonflow_testkit::bench::processes::tail;
+use canonflow_testkit::bench::processes::{self, tail};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -125,9 +125,7 @@ pub fn run(setup: &Setup<'_>) -> Run {
         tail(&log_files[0])
     );
     let (totals, warnings) = read_log(&log_files[0]);
-    log_files
-        .iter()
-        .for_each(|log| canonflow_testkit::bench::processes::keep_log(log));
+    log_files.iter().for_each(|log| processes::keep_log(log));
     Run {
         all_committed,
         first_commit: first_commit.unwrap_or((all_committed, setup.records as i64)),
@@ -152,26 +150,16 @@ fn merged(copies: impl Iterator<Item = Vec<(String, f64)>>) -> Vec<(String, f64)
     total
 }
 
-/// The release binary (copy number `copy`), logging JSON lines to `log_file`.
+/// The release binary (copy number `copy`), logging JSON lines to
+/// `log_file`; each copy its own transactional id.
 pub fn spawn(config_file: &Path, log_file: &Path, copy: usize) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_canonflow-transformer"))
-        // Copies side by side: each its own free port for /metrics, and
-        // its own transactional id.
-        .env("CANONFLOW__TELEMETRY__LISTEN", "127.0.0.1:0")
-        .env(
-            "CANONFLOW__TRANSFORMER__INSTANCE_ID",
-            format!("bench-{copy}"),
-        )
-        .arg("--config")
-        .arg(config_file)
-        .env(
-            "RUST_LOG",
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log_file).unwrap())
-        .spawn()
-        .unwrap()
+    let instance = format!("bench-{copy}");
+    processes::spawn(
+        Path::new(env!("CARGO_BIN_EXE_canonflow-transformer")),
+        config_file,
+        log_file,
+        &[("CANONFLOW__TRANSFORMER__INSTANCE_ID", &instance)],
+    )
 }
 
 pub fn config(setup: &Setup<'_>, group: &str) -> String {
