@@ -4,6 +4,7 @@ use canonflow_common::observe::Stage;
 use canonflow_common::startup::{StageArgs, start};
 use clap::Parser;
 
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

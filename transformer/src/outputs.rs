@@ -3,14 +3,14 @@
 //! original key, value and headers plus the error.
 
 use canonflow_canonical::entities::Attributes;
-use canonflow_canonical::{Canonical, Catalog, EntityKind, wire};
+use canonflow_canonical::{Catalog, EntityKind, wire};
 use canonflow_common::headers;
 use canonflow_common::topics::Topics;
 use chrono::{SecondsFormat, Utc};
 use rdkafka::Message;
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
 
-use crate::enrich::Enrichment;
+use crate::enrich::{Enrichment, Reemit};
 use crate::mapping::{MapError, Mappings, Outcome, RawRecord};
 
 /// One record to produce.
@@ -95,14 +95,7 @@ pub fn transform(
 
 /// An enriched entity to publish again: its headers say where it is from,
 /// and carry `traceparent` (the batch's).
-pub fn reemit(
-    entity: &Canonical<Attributes>,
-    catalog: &Catalog,
-    topics: &Topics,
-    traceparent: Option<&str>,
-) -> Result<Output, String> {
-    let kind = entity.attributes.kind();
-    let payload = wire::encode(catalog, kind, entity).map_err(|e| e.to_string())?;
+pub fn reemit(entity: &Reemit, topics: &Topics, traceparent: Option<&str>) -> Output {
     let mut headers = OwnedHeaders::new_with_capacity(3)
         .insert(Header {
             key: headers::SOURCE,
@@ -118,12 +111,12 @@ pub fn reemit(
             value: Some(traceparent),
         });
     }
-    Ok(Output {
-        topic: topics.canonical(kind.name()),
+    Output {
+        topic: topics.canonical(entity.kind.name()),
         key: Some(entity.canonical_id.clone().into_bytes()),
-        payload: Some(payload),
+        payload: Some(entity.payload.clone()),
         headers,
-    })
+    }
 }
 
 fn dead_letter(

@@ -74,8 +74,23 @@ pub fn sink_toml(stack: &Stack, prefix: &str, schema: &str, idle_secs: u64) -> S
 
 /// Spawns a stage binary with `config`, its stderr to `log`, its metrics
 /// endpoint on a free port, and `env` on top.
+///
+/// `CANONFLOW_BENCH_WRAP` runs each stage under a profiler, e.g.
+/// `"perf record -g -o /tmp/perf.data"` or `"heaptrack -o /tmp/heap"`
+/// (with a `--no-default-features` build, so that the heap is the system
+/// allocator's); the peak RSS reported is then the wrapper's.
 pub fn spawn(binary: &Path, config: &Path, log: &Path, env: &[(&str, &str)]) -> Child {
-    Command::new(binary)
+    let wrapper = std::env::var("CANONFLOW_BENCH_WRAP").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    let mut command = match words.next() {
+        Some(program) => {
+            let mut command = Command::new(program);
+            command.args(words).arg(binary);
+            command
+        }
+        None => Command::new(binary),
+    };
+    command
         .env("CANONFLOW__TELEMETRY__LISTEN", "127.0.0.1:0")
         .env(
             "RUST_LOG",

@@ -19,4 +19,7 @@ mod state;
 pub mod tail;
 
 pub use rules::{Rule, Target};
-pub use state::Enrichment;
+pub use state::{Enrichment, Reemit};
+
+#[cfg(test)]
+mod tests;

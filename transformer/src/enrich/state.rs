@@ -1,7 +1,10 @@
 //! The enrichment state: the reference entities known so far, entities
 //! waiting for a reference, and enriched copies waiting to be published.
+//! Both waiting kinds are held in the wire format, a fraction of their
+//! decoded size: with many entities waiting, the decoded ones were most of
+//! the transformer's memory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use canonflow_canonical::entities::Attributes;
@@ -31,15 +34,44 @@ struct State {
     /// Cost centers by code.
     references: HashMap<String, Reference>,
     /// Entities missing a reference: code → canonical id → newest entity,
-    /// in the wire format (a fraction of its decoded size: with many
-    /// entities waiting, the decoded ones were most of the memory).
+    /// in the wire format.
     pending: HashMap<String, HashMap<String, Vec<u8>>>,
     /// The same the other way round: canonical id → codes it waits for.
     waiting_on: HashMap<String, Vec<String>>,
     pending_count: usize,
     warned_full: bool,
-    /// Enriched entities to publish.
-    reemits: Vec<Canonical<Attributes>>,
+    /// Enriched entities to publish, oldest first.
+    reemits: VecDeque<Reemit>,
+}
+
+/// An enriched entity to publish again, encoded.
+#[derive(Debug, Clone)]
+pub struct Reemit {
+    pub kind: EntityKind,
+    pub canonical_id: String,
+    pub source: String,
+    pub stream: String,
+    /// The entity in the wire format.
+    pub payload: Vec<u8>,
+}
+
+impl Reemit {
+    fn new(catalog: &Catalog, entity: &Canonical<Attributes>) -> Option<Self> {
+        let kind = entity.attributes.kind();
+        match wire::encode(catalog, kind, entity) {
+            Ok(payload) => Some(Self {
+                kind,
+                canonical_id: entity.canonical_id.clone(),
+                source: entity.source.clone(),
+                stream: entity.stream.clone(),
+                payload,
+            }),
+            Err(e) => {
+                tracing::warn!(id = %entity.canonical_id, error = %e, "an enriched entity could not be encoded; it is enriched only when it changes or on replay");
+                None
+            }
+        }
+    }
 }
 
 /// Shared by the pipeline (apply, publish re-emits) and the tail (learn).
@@ -118,18 +150,13 @@ impl Enrichment {
                 state.pending_count = state.pending_count.saturating_sub(1);
             }
         }
-        if copy != *entity {
-            state.reemits.push(copy.clone());
-        }
-        if missing.is_empty() {
+        if copy == *entity && missing.is_empty() {
             return;
         }
-        let waiting = match wire::encode(&self.catalog, copy.attributes.kind(), &copy) {
-            Ok(waiting) => waiting,
-            Err(e) => {
-                tracing::warn!(id = %id, error = %e, "an entity waiting for a reference could not be encoded; it is enriched only when it changes or on replay");
-                return;
-            }
+        // One encoding serves both: the enriched copy to publish, and what
+        // waits for the references still missing.
+        let Some(encoded) = Reemit::new(&self.catalog, &copy) else {
+            return;
         };
         for code in missing {
             if state.pending_count >= self.max_pending {
@@ -146,26 +173,28 @@ impl Enrichment {
                 .pending
                 .entry(code.clone())
                 .or_default()
-                .insert(id.clone(), waiting.clone());
+                .insert(id.clone(), encoded.payload.clone());
             state.waiting_on.entry(id.clone()).or_default().push(code);
             state.pending_count += 1;
         }
+        if copy != *entity {
+            state.reemits.push_back(encoded);
+        }
     }
 
-    /// Enriched entities to publish now; give them back with
-    /// [`requeue`](Self::requeue) if they could not be.
-    pub fn take_reemits(&self) -> Vec<Canonical<Attributes>> {
-        std::mem::take(&mut self.lock().reemits)
-    }
-
-    pub fn requeue(&self, mut reemits: Vec<Canonical<Attributes>>) {
+    /// At most `max` enriched entities to publish now, oldest first; give
+    /// them back with [`requeue`](Self::requeue) if they could not be.
+    pub fn take_reemits(&self, max: usize) -> Vec<Reemit> {
         let mut state = self.lock();
-        reemits.append(&mut state.reemits);
-        state.reemits = reemits;
+        let n = max.min(state.reemits.len());
+        state.reemits.drain(..n).collect()
     }
 
-    pub fn has_reemits(&self) -> bool {
-        !self.lock().reemits.is_empty()
+    pub fn requeue(&self, reemits: Vec<Reemit>) {
+        let mut state = self.lock();
+        for reemit in reemits.into_iter().rev() {
+            state.reemits.push_front(reemit);
+        }
     }
 }
 
@@ -214,7 +243,7 @@ fn learn_reference(
         match wire::decode_any(catalog, &waiting) {
             Ok(mut waiting) => {
                 apply(rules, &state.references, &mut waiting);
-                state.reemits.push(waiting);
+                state.reemits.extend(Reemit::new(catalog, &waiting));
             }
             Err(e) => {
                 tracing::warn!(id = %id, error = %e, "an entity waiting for a reference could not be decoded; it is enriched only when it changes or on replay")

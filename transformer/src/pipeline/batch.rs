@@ -8,8 +8,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use canonflow_canonical::Canonical;
-use canonflow_canonical::entities::Attributes;
 use canonflow_common::headers;
 use canonflow_common::kafka::CommitGuard;
 use canonflow_common::observe::trace::{Fanout, spans};
@@ -22,6 +20,7 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tracing::field::Empty;
 
 use super::{BatchError, Pipeline, TRANSACTION_TIMEOUT};
+use crate::enrich::Reemit;
 use crate::metrics::BatchCounts;
 use crate::outputs::{self, Output, Transformed, transform};
 use crate::{Error, Totals};
@@ -40,17 +39,17 @@ pub(super) struct InFlight {
     commit: CommitThread,
     offsets: Option<TopicPartitionList>,
     batch: Vec<OwnedMessage>,
-    reemits: Vec<Canonical<Attributes>>,
+    reemits: Vec<Reemit>,
     prepared: Prepared,
 }
 
 impl Pipeline {
-    /// Maps and encodes `reemits` and `batch`. Only a tripped dead-letter
-    /// limit or an entity that cannot be encoded fails it (fatal).
+    /// Maps and encodes `batch`, next to the `reemits` (encoded already).
+    /// Only a tripped dead-letter limit fails it (fatal).
     pub(super) fn prepare(
         &mut self,
         batch: &[OwnedMessage],
-        reemits: &[Canonical<Attributes>],
+        reemits: &[Reemit],
     ) -> Result<Prepared, Error> {
         let started = Instant::now();
         let mut totals = Totals::default();
@@ -67,9 +66,7 @@ impl Pipeline {
         let mut outputs = Vec::with_capacity(batch.len() + reemits.len());
         for entity in reemits {
             let carried = fanout.carry(None, 0, tracing::Span::none);
-            let output = outputs::reemit(entity, &self.catalog, &self.topics, carried)
-                .map_err(|e| Error::Kafka(format!("encoding an enriched entity: {e}")))?;
-            outputs.push(output);
+            outputs.push(outputs::reemit(entity, &self.topics, carried));
         }
         totals.reemitted = reemits.len() as u64;
         for message in batch {
@@ -140,7 +137,7 @@ impl Pipeline {
         &mut self,
         mut prepared: Prepared,
         batch: Vec<OwnedMessage>,
-        reemits: Vec<Canonical<Attributes>>,
+        reemits: Vec<Reemit>,
     ) -> Result<InFlight, BatchError> {
         let span = prepared.fanout.batch().clone();
         let _entered = span.enter();

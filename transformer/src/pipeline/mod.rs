@@ -24,8 +24,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use canonflow_canonical::entities::Attributes;
-use canonflow_canonical::{Canonical, Catalog};
+use canonflow_canonical::Catalog;
 use canonflow_common::Shutdown;
 #[cfg(doc)]
 use canonflow_common::kafka::CommitInFlight;
@@ -40,7 +39,7 @@ use rdkafka::producer::{DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use crate::drift::DriftWatch;
-use crate::enrich::Enrichment;
+use crate::enrich::{Enrichment, Reemit};
 use crate::guard::Guard;
 use crate::mapping::Mappings;
 use crate::metrics;
@@ -97,7 +96,10 @@ impl Pipeline {
         while !shutdown.is_triggered() {
             health().beat();
             let batch = self.gather(shutdown);
-            let reemits = self.enrichment.take_reemits();
+            // As many re-emits as raw records at most, so that a transaction
+            // stays the size configured however many entities a reference
+            // resolved at once.
+            let reemits = self.enrichment.take_reemits(self.batch_records);
             let outcome = if batch.is_empty() && reemits.is_empty() {
                 // Nothing new: finish what is in flight, then see whether to stop.
                 let settled = in_flight
@@ -138,7 +140,7 @@ impl Pipeline {
         &mut self,
         in_flight: &mut Option<InFlight>,
         batch: Vec<OwnedMessage>,
-        reemits: Vec<Canonical<Attributes>>,
+        reemits: Vec<Reemit>,
     ) -> Result<(), BatchError> {
         let prepared = self.prepare(&batch, &reemits);
         if let Some(previous) = in_flight.take()

@@ -1,0 +1,138 @@
+//! The enrichment state on its own: entities waiting for a reference are
+//! re-emitted enriched when it arrives, a bounded number at a time.
+
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use std::sync::Arc;
+
+use canonflow_canonical::entities::Attributes;
+use canonflow_canonical::{
+    Canonical, Catalog, CostCenterAttributes, Origin, Provenance, SourceVersion, WorkerAttributes,
+    wire,
+};
+use chrono::{TimeZone, Utc};
+
+use super::{Enrichment, Rule, Target};
+
+fn envelope(id: &str, source: &str, attributes: Attributes) -> Canonical<Attributes> {
+    let origin = Origin {
+        source: source.into(),
+        stream: "s".into(),
+        source_id: id.into(),
+        raw_topic: "raw".into(),
+        raw_partition: 0,
+        raw_offset: 1,
+        mapping_version: 1,
+    };
+    Canonical {
+        canonical_id: format!("id-{id}"),
+        source: source.into(),
+        stream: "s".into(),
+        source_id: id.into(),
+        version: SourceVersion {
+            modified_at: Some(Utc.with_ymd_and_hms(2024, 5, 1, 8, 0, 0).unwrap()),
+            raw_topic: "raw".into(),
+            raw_partition: 0,
+            raw_offset: 1,
+            reference_modified_at: None,
+            mapping_version: 1,
+        },
+        deleted: false,
+        attributes,
+        provenance: Provenance {
+            origins: vec![origin],
+            fields: Default::default(),
+        },
+    }
+}
+
+fn worker(id: &str) -> Canonical<Attributes> {
+    let attributes = WorkerAttributes {
+        employee_number: None,
+        first_name: "Anna".into(),
+        last_name: "Schmidt".into(),
+        email: None,
+        hire_date: None,
+        termination_date: None,
+        organization_id: None,
+        cost_center_code: Some("CC1".into()),
+        cost_center_name: None,
+        salary: None,
+        work_country: None,
+        work_city: None,
+        fte: None,
+    };
+    envelope(id, "hr", Attributes::Worker(attributes))
+}
+
+fn cost_center() -> Canonical<Attributes> {
+    let attributes = CostCenterAttributes {
+        code: "CC1".into(),
+        name: "Sales".into(),
+        company_code: None,
+        currency: None,
+        valid_from: None,
+    };
+    envelope("CC1", "finance", Attributes::CostCenter(attributes))
+}
+
+fn enrichment() -> Enrichment {
+    let rule = Rule {
+        target: Target::WorkerCostCenterName,
+        precedence: vec!["finance".into()],
+    };
+    Enrichment::new(vec![rule], 1000, Arc::new(Catalog::embedded().unwrap()))
+}
+
+#[test]
+fn waiting_entities_are_reemitted_enriched_a_bounded_number_at_a_time() {
+    let enrichment = enrichment();
+    for id in ["W1", "W2", "W3"] {
+        enrichment.learn(&worker(id));
+    }
+    assert!(
+        enrichment.take_reemits(10).is_empty(),
+        "nothing to enrich yet"
+    );
+
+    enrichment.learn(&cost_center());
+    let first = enrichment.take_reemits(2);
+    assert_eq!(first.len(), 2);
+    let second = enrichment.take_reemits(2);
+    assert_eq!(second.len(), 1);
+    assert!(enrichment.take_reemits(2).is_empty());
+
+    let mut ids: Vec<String> = first
+        .iter()
+        .chain(&second)
+        .map(|r| r.canonical_id.clone())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["id-W1", "id-W2", "id-W3"]);
+    for reemit in first.iter().chain(&second) {
+        let entity = wire::decode_any(&Catalog::embedded().unwrap(), &reemit.payload).unwrap();
+        let Attributes::Worker(worker) = entity.attributes else {
+            panic!("not a worker: {entity:?}");
+        };
+        assert_eq!(worker.cost_center_name.as_deref(), Some("Sales"));
+        assert_eq!(entity.canonical_id, reemit.canonical_id);
+    }
+}
+
+#[test]
+fn requeued_reemits_come_back_first_in_their_order() {
+    let enrichment = enrichment();
+    enrichment.learn(&cost_center());
+    // Known references enrich a read-back entity at once: a re-emit each.
+    for id in ["W1", "W2", "W3"] {
+        enrichment.learn(&worker(id));
+    }
+    let taken = enrichment.take_reemits(2);
+    let ids = |r: &[super::Reemit]| r.iter().map(|r| r.canonical_id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&taken), ["id-W1", "id-W2"]);
+    enrichment.requeue(taken);
+    assert_eq!(
+        ids(&enrichment.take_reemits(10)),
+        ["id-W1", "id-W2", "id-W3"]
+    );
+}
