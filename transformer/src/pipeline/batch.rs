@@ -6,7 +6,7 @@
 //! commit and records what it committed — or rewinds for a retry.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use canonflow_common::headers;
 use canonflow_common::kafka::CommitGuard;
@@ -32,6 +32,9 @@ pub(super) struct Prepared {
     counts: BatchCounts,
     fanout: Fanout,
     started: Instant,
+    /// How long gathering the batch and mapping it took.
+    gathered: Duration,
+    mapped: Duration,
 }
 
 /// A batch whose transaction is committing on its own thread.
@@ -127,6 +130,8 @@ impl Pipeline {
             counts,
             fanout,
             started,
+            gathered: self.gathered,
+            mapped: started.elapsed(),
         })
     }
 
@@ -204,7 +209,9 @@ impl Pipeline {
             reemits,
             prepared,
         } = in_flight;
+        let waiting = Instant::now();
         let committed = commit.join().unwrap_or(Err(KafkaError::Canceled));
+        let waited = waiting.elapsed();
         if let Err(e) = committed {
             self.abort();
             self.rewind(batch.iter().chain(next));
@@ -219,10 +226,21 @@ impl Pipeline {
             counts,
             fanout,
             started,
+            gathered,
+            mapped,
             ..
         } = prepared;
         counts.committed(&totals, &batch, started.elapsed());
-        tracing::debug!(parent: fanout.batch(), ?totals, "batch committed");
+        // Where a batch's time went, for tuning: gathering it, mapping it,
+        // and waiting here for its commit to return.
+        tracing::debug!(
+            parent: fanout.batch(),
+            ?totals,
+            gathered_ms = gathered.as_millis(),
+            mapped_ms = mapped.as_millis(),
+            commit_wait_ms = waited.as_millis(),
+            "batch committed"
+        );
         fanout.finish();
         self.totals.add(&totals);
         Ok(())
@@ -248,7 +266,7 @@ impl Pipeline {
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     // The producer's own thread is delivering; give it a moment.
                     record = back;
-                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    std::thread::sleep(Duration::from_millis(5));
                 }
                 Err((e, _)) => return Err(BatchError::kafka(e)),
             }

@@ -70,6 +70,8 @@ pub struct Pipeline {
     pub unmapped: HashSet<(String, String)>,
     /// Drift in the raw records' shape, when `watch_drift` is on.
     pub drift: Option<DriftWatch>,
+    /// How long gathering the last batch took (logged with it).
+    pub gathered: Duration,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -158,7 +160,8 @@ impl Pipeline {
     /// was gathered before a rebalance is dropped.
     fn gather(&mut self, shutdown: &Shutdown) -> Vec<OwnedMessage> {
         let mut seen = self.consumer.context().rebalances();
-        let deadline = Instant::now() + self.batch_time;
+        let started = Instant::now();
+        let deadline = started + self.batch_time;
         let mut batch = Vec::new();
         while batch.len() < self.batch_records && !shutdown.is_triggered() {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -179,6 +182,7 @@ impl Pipeline {
                 None => {}
             }
         }
+        self.gathered = started.elapsed();
         batch
     }
 
