@@ -221,7 +221,6 @@ fn build(
         totals: Totals::default(),
         unmapped: std::collections::HashSet::new(),
         drift: settings.watch_drift.then(drift::DriftWatch::default),
-        gathered: Duration::ZERO,
     })
 }
 

@@ -47,11 +47,13 @@ pub(super) struct InFlight {
 }
 
 impl Pipeline {
-    /// Maps and encodes `batch`, next to the `reemits` (encoded already).
-    /// Only a tripped dead-letter limit fails it (fatal).
+    /// Maps and encodes `batch` (gathered in `gathered`), next to the
+    /// `reemits` (encoded already). Only a tripped dead-letter limit fails
+    /// it (fatal).
     pub(super) fn prepare(
         &mut self,
         batch: &[OwnedMessage],
+        gathered: Duration,
         reemits: &[Reemit],
     ) -> Result<Prepared, Error> {
         let started = Instant::now();
@@ -130,7 +132,7 @@ impl Pipeline {
             counts,
             fanout,
             started,
-            gathered: self.gathered,
+            gathered,
             mapped: started.elapsed(),
         })
     }

@@ -70,8 +70,6 @@ pub struct Pipeline {
     pub unmapped: HashSet<(String, String)>,
     /// Drift in the raw records' shape, when `watch_drift` is on.
     pub drift: Option<DriftWatch>,
-    /// How long gathering the last batch took (logged with it).
-    pub gathered: Duration,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -97,7 +95,9 @@ impl Pipeline {
         let mut in_flight: Option<InFlight> = None;
         while !shutdown.is_triggered() {
             health().beat();
+            let gathering = Instant::now();
             let batch = self.gather(shutdown);
+            let gathered = gathering.elapsed();
             // As many re-emits as raw records at most, so that a transaction
             // stays the size configured however many entities a reference
             // resolved at once.
@@ -114,7 +114,7 @@ impl Pipeline {
                 settled
             } else {
                 self.idle.active();
-                self.next_transaction(&mut in_flight, batch, reemits)
+                self.next_transaction(&mut in_flight, batch, gathered, reemits)
             };
             match outcome {
                 Ok(()) => backoff = Duration::from_millis(200),
@@ -142,9 +142,10 @@ impl Pipeline {
         &mut self,
         in_flight: &mut Option<InFlight>,
         batch: Vec<OwnedMessage>,
+        gathered: Duration,
         reemits: Vec<Reemit>,
     ) -> Result<(), BatchError> {
-        let prepared = self.prepare(&batch, &reemits);
+        let prepared = self.prepare(&batch, gathered, &reemits);
         if let Some(previous) = in_flight.take()
             && let Err(e) = self.settle(previous, &batch)
         {
@@ -160,8 +161,7 @@ impl Pipeline {
     /// was gathered before a rebalance is dropped.
     fn gather(&mut self, shutdown: &Shutdown) -> Vec<OwnedMessage> {
         let mut seen = self.consumer.context().rebalances();
-        let started = Instant::now();
-        let deadline = started + self.batch_time;
+        let deadline = Instant::now() + self.batch_time;
         let mut batch = Vec::new();
         while batch.len() < self.batch_records && !shutdown.is_triggered() {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -182,7 +182,6 @@ impl Pipeline {
                 None => {}
             }
         }
-        self.gathered = started.elapsed();
         batch
     }
 
