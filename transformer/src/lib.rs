@@ -220,7 +220,10 @@ fn build(
         idle: IdleExit::new(settings.exit_when_idle_secs.map(Duration::from_secs)),
         totals: Totals::default(),
         unmapped: std::collections::HashSet::new(),
-        drift: settings.watch_drift.then(drift::DriftWatch::default),
+        drift: settings
+            .watch_drift
+            .then(|| std::sync::Mutex::new(drift::DriftWatch::default())),
+        map_threads: settings.map_threads.max(1),
     })
 }
 

@@ -28,6 +28,10 @@ pub struct TransformerConfig {
     /// …or per this many milliseconds of consuming, whichever comes first.
     #[serde(default = "default_transaction_max_ms")]
     pub transaction_max_ms: u64,
+    /// Threads that map each batch, in parallel chunks put back in order.
+    /// Default: the cores available, at most 4.
+    #[serde(default = "default_map_threads")]
+    pub map_threads: usize,
     /// Raw payloads larger than this are dead-lettered unread.
     #[serde(default = "default_max_record_bytes")]
     pub max_record_bytes: usize,
@@ -97,6 +101,9 @@ fn default_transaction_records() -> usize {
 }
 fn default_transaction_max_ms() -> u64 {
     3_000
+}
+fn default_map_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 fn default_max_record_bytes() -> usize {
     1024 * 1024

@@ -93,8 +93,16 @@ impl KafkaConfig {
     /// faster (`docs/performance.md`, 2026-12-04).
     pub const CONSUMER_PREFETCH_KIB: &str = "16384";
 
+    /// How long a consumer whose prefetch is full waits before fetching
+    /// again, in ms. librdkafka's default (1000) stalled every consumer for
+    /// a second each time its prefetch filled up: the transformer's reads
+    /// ran at half their speed, the benchmarks' pass-through limit at a
+    /// third (`docs/performance.md`, 2026-12-05).
+    pub const CONSUMER_FULL_QUEUE_BACKOFF_MS: &str = "10";
+
     /// A group consumer that stores and commits offsets only when told to,
-    /// prefetching at most [`Self::CONSUMER_PREFETCH_KIB`].
+    /// prefetching at most [`Self::CONSUMER_PREFETCH_KIB`] and fetching
+    /// again soon after it drained ([`Self::CONSUMER_FULL_QUEUE_BACKOFF_MS`]).
     pub fn consumer_config(&self, role: &str, group_id: &str) -> Result<ClientConfig, ConfigError> {
         let mut config = self.client_config(role)?;
         config
@@ -104,6 +112,10 @@ impl KafkaConfig {
             .set("auto.offset.reset", "earliest")
             .set("isolation.level", "read_committed")
             .set("queued.max.messages.kbytes", Self::CONSUMER_PREFETCH_KIB)
+            .set(
+                "fetch.queue.backoff.ms",
+                Self::CONSUMER_FULL_QUEUE_BACKOFF_MS,
+            )
             .set("session.timeout.ms", self.session_timeout_ms.to_string());
         self.reapply_properties(&mut config);
         Ok(config)
@@ -150,6 +162,8 @@ mod tests {
         assert_eq!(consumer.get("enable.auto.offset.store"), Some("false"));
         assert_eq!(consumer.get("isolation.level"), Some("read_committed"));
         assert_eq!(consumer.get("session.timeout.ms"), Some("6000"));
+        // A full prefetch must not stall fetching for librdkafka's second.
+        assert_eq!(consumer.get("fetch.queue.backoff.ms"), Some("10"));
     }
 
     #[test]

@@ -242,16 +242,33 @@ impl Fanout {
         records: u64,
         make: impl FnOnce() -> Span,
     ) -> Option<&str> {
+        self.count(parent, records, make);
+        self.traceparent(parent)
+    }
+
+    /// The counting half of [`carry`](Self::carry): makes `parent`'s branch
+    /// if it is new. Once every record is counted, the traceparents can be
+    /// asked for from several threads ([`traceparent`](Self::traceparent)).
+    pub fn count(&mut self, parent: Option<&str>, records: u64, make: impl FnOnce() -> Span) {
         let Some(key) = parent else {
-            return self.batch_traceparent.as_deref();
+            return;
         };
         if !self.branches.contains_key(key) {
             let branch = self.branch(key, make);
             self.branches.insert(key.to_owned(), branch);
         }
-        let branch = self.branches.get_mut(key)?;
-        branch.records += records;
-        branch.traceparent.as_deref()
+        if let Some(branch) = self.branches.get_mut(key) {
+            branch.records += records;
+        }
+    }
+
+    /// The `traceparent` that records with trace context `parent`, counted
+    /// already, carry on (the batch's for records without one).
+    pub fn traceparent(&self, parent: Option<&str>) -> Option<&str> {
+        match parent {
+            None => self.batch_traceparent.as_deref(),
+            Some(key) => self.branches.get(key)?.traceparent.as_deref(),
+        }
     }
 
     /// A branch continuing the trace `parent` names; a malformed value gets

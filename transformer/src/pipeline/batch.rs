@@ -19,10 +19,11 @@ use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tracing::field::Empty;
 
+use super::map::{Mapped, Mapper};
 use super::{BatchError, Pipeline, TRANSACTION_TIMEOUT};
 use crate::enrich::Reemit;
 use crate::metrics::BatchCounts;
-use crate::outputs::{self, Output, Transformed, transform};
+use crate::outputs::{self, Output, Transformed};
 use crate::{Error, Totals};
 
 /// A batch mapped and encoded, not yet produced.
@@ -74,32 +75,33 @@ impl Pipeline {
             outputs.push(outputs::reemit(entity, &self.topics, carried));
         }
         totals.reemitted = reemits.len() as u64;
-        for message in batch {
-            let mapping = Instant::now();
-            let parent = headers::text(message.headers(), headers::TRACEPARENT);
-            let carried = fanout.carry(parent, 1, || map_span(message));
-            // The drift watch sees the payload the mapping parsed; only
-            // records the mapping did not parse are parsed for it alone.
-            let mut observed = false;
-            let drift = &mut self.drift;
-            let transformed = transform(
-                message,
-                &self.mappings,
-                &self.enrichment,
-                &self.catalog,
-                &self.topics,
-                carried,
-                &mut |source, stream, record| {
-                    if let Some(drift) = drift.as_mut() {
-                        drift.observe_parsed(source, stream, record);
-                    }
-                    observed = true;
-                },
-            );
-            if let Some(drift) = self.drift.as_mut().filter(|_| !observed) {
-                drift.observe_record(message);
-            }
-            counts.map_seconds.record(mapping.elapsed().as_secs_f64());
+        // Every record's trace counted first; then the threads only read.
+        let parents: Vec<Option<&str>> = batch
+            .iter()
+            .map(|m| headers::text(m.headers(), headers::TRACEPARENT))
+            .collect();
+        for (message, parent) in batch.iter().zip(&parents) {
+            fanout.count(*parent, 1, || map_span(message));
+        }
+        let mapped = Mapper {
+            mappings: &self.mappings,
+            enrichment: &self.enrichment,
+            catalog: &self.catalog,
+            topics: &self.topics,
+            drift: self.drift.as_ref(),
+            fanout: &fanout,
+            span: &span,
+        }
+        .map(batch, &parents, self.map_threads);
+        for (
+            message,
+            Mapped {
+                transformed,
+                seconds,
+            },
+        ) in batch.iter().zip(mapped)
+        {
+            counts.map_seconds.record(seconds);
             let partition = message.partition();
             let (output, verdict) = match transformed {
                 Transformed::Canonical { output, kind } => {

@@ -19,9 +19,10 @@
 //! owner of a partition reads offsets that include it.
 
 mod batch;
+mod map;
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use canonflow_canonical::Catalog;
@@ -68,8 +69,11 @@ pub struct Pipeline {
     pub totals: Totals,
     /// Streams without a mapping seen so far (each is logged once).
     pub unmapped: HashSet<(String, String)>,
-    /// Drift in the raw records' shape, when `watch_drift` is on.
-    pub drift: Option<DriftWatch>,
+    /// Drift in the raw records' shape, when `watch_drift` is on; shared by
+    /// the mapping threads.
+    pub drift: Option<Mutex<DriftWatch>>,
+    /// Threads that map a batch (`map_threads`).
+    pub map_threads: usize,
 }
 
 impl std::fmt::Debug for Pipeline {
