@@ -39,8 +39,6 @@
 // benchmark of its own.
 #[path = "sink/copy.rs"]
 mod copy;
-#[path = "sink/cpu.rs"]
-mod cpu;
 #[path = "sink/database.rs"]
 mod database;
 #[path = "sink/entities.rs"]

@@ -12,9 +12,9 @@ use canonflow_sink::tables::{Coordinates, Table, columns, row_json};
 use canonflow_testkit::{Stack, TestSchema};
 use serde_json::Value;
 
-use crate::cpu::{self, Usage};
 use crate::entities::Generator;
 use crate::produce::slot;
+use canonflow_testkit::bench::cpu::{self, Usage};
 
 /// Bytes sent per `CopyData` message.
 const CHUNK: usize = 1 << 20;

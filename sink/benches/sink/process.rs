@@ -14,7 +14,7 @@ use canonflow_testkit::bench::processes::{self, tail};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::cpu::{self, Usage};
+use canonflow_testkit::bench::cpu::{self, Usage};
 
 /// What one run of the sink is given.
 #[derive(Debug)]
@@ -82,7 +82,7 @@ pub fn run(setup: &Setup<'_>) -> Run {
             }
             if count >= setup.records as i64 {
                 all_committed = Some(started.elapsed());
-                threads = cpu_by_thread(child.id());
+                threads = cpu::by_thread(child.id());
                 usage = cpu::since(&before);
             }
         }
@@ -206,35 +206,6 @@ impl Committed {
             })
             .sum()
     }
-}
-
-/// CPU time of the process's threads so far, summed by thread name
-/// (librdkafka's per-broker threads as one), most first.
-fn cpu_by_thread(pid: u32) -> Vec<(String, f64)> {
-    let mut by_name: Vec<(String, f64)> = Vec::new();
-    let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
-        .into_iter()
-        .flatten();
-    for thread in threads.flatten() {
-        let read =
-            |file: &str| std::fs::read_to_string(thread.path().join(file)).unwrap_or_default();
-        let mut name = read("comm").trim().to_owned();
-        if name.starts_with("rdk:broker") {
-            name = "rdk:broker*".to_owned();
-        }
-        // The first field: nanoseconds on a CPU.
-        let nanos: f64 = read("schedstat")
-            .split_whitespace()
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0.0);
-        match by_name.iter_mut().find(|(known, _)| *known == name) {
-            Some((_, seconds)) => *seconds += nanos / 1e9,
-            None => by_name.push((name, nanos / 1e9)),
-        }
-    }
-    by_name.sort_by(|a, b| b.1.total_cmp(&a.1));
-    by_name
 }
 
 /// The totals line and the warnings of the sink's JSON log.

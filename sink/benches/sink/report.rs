@@ -8,9 +8,9 @@ use canonflow_canonical::EntityKind;
 use canonflow_testkit::Stack;
 
 use crate::copy::Copied;
-use crate::cpu::Usage;
 use crate::process::Run;
 use crate::produce::Loaded;
+use canonflow_testkit::bench::cpu::Usage;
 
 /// The share of `COPY`'s rate the sink should reach, in per cent.
 const TARGET_PERCENT: f64 = 50.0;

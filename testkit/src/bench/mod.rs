@@ -64,5 +64,6 @@ impl Summary<'_> {
     }
 }
 
+pub mod cpu;
 pub mod processes;
 pub mod rows;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use canonflow_common::kafka::KafkaConfig;
 use canonflow_common::topics::Topics;
+use canonflow_testkit::bench::cpu::{self, Usage};
 use canonflow_testkit::bench::processes::{self, tail};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -42,6 +43,8 @@ pub struct Run {
     pub peak_rss_kib: u64,
     /// CPU seconds by thread name (all copies) when all records were committed.
     pub cpu: Vec<(String, f64)>,
+    /// The broker's and the machine's CPU from spawn until all committed.
+    pub usage: Usage,
     /// The transformer's own count of what it did.
     pub totals: Option<String>,
     /// Warnings and errors it logged: message, count.
@@ -59,6 +62,7 @@ pub fn run(setup: &Setup<'_>) -> Run {
         .collect();
     let committed = Committed::new(setup, &group);
     let deadline = crate::deadline(setup.records);
+    let before = cpu::snapshot();
     let started = Instant::now();
     let mut children: Vec<Option<Child>> = log_files
         .iter()
@@ -70,6 +74,7 @@ pub fn run(setup: &Setup<'_>) -> Run {
     let mut first_commit = None;
     let mut all_committed = None;
     let mut cpu = Vec::new();
+    let mut usage = Usage::default();
     let mut failed = Vec::new();
     while children.iter().any(Option::is_some) {
         for slot in &mut children {
@@ -89,7 +94,8 @@ pub fn run(setup: &Setup<'_>) -> Run {
             }
             if count >= setup.records as i64 {
                 all_committed = Some(started.elapsed());
-                cpu = merged(pids.iter().map(|&pid| cpu_by_thread(pid)));
+                cpu = merged(pids.iter().map(|&pid| cpu::by_thread(pid)));
+                usage = cpu::since(&before);
             }
         }
         let limit = all_committed.map_or(deadline, |at| at + Duration::from_secs(60));
@@ -133,6 +139,7 @@ pub fn run(setup: &Setup<'_>) -> Run {
         copies: log_files.len(),
         peak_rss_kib,
         cpu,
+        usage,
         totals,
         warnings,
     }
@@ -226,35 +233,6 @@ impl Committed {
             })
             .sum()
     }
-}
-
-/// CPU time of the process's threads so far, summed by thread name
-/// (librdkafka's per-broker threads as one), most first.
-fn cpu_by_thread(pid: u32) -> Vec<(String, f64)> {
-    let mut by_name: Vec<(String, f64)> = Vec::new();
-    let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
-        .into_iter()
-        .flatten();
-    for thread in threads.flatten() {
-        let read =
-            |file: &str| std::fs::read_to_string(thread.path().join(file)).unwrap_or_default();
-        let mut name = read("comm").trim().to_owned();
-        if name.starts_with("rdk:broker") {
-            name = "rdk:broker*".to_owned();
-        }
-        // The first field: nanoseconds on a CPU.
-        let nanos: f64 = read("schedstat")
-            .split_whitespace()
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0.0);
-        match by_name.iter_mut().find(|(known, _)| *known == name) {
-            Some((_, seconds)) => *seconds += nanos / 1e9,
-            None => by_name.push((name, nanos / 1e9)),
-        }
-    }
-    by_name.sort_by(|a, b| b.1.total_cmp(&a.1));
-    by_name
 }
 
 /// The totals line and the warnings of the transformer's JSON log.

@@ -163,6 +163,12 @@ fn print_transformer(run: &Run) {
         100.0 * cpu / run.all_committed.as_secs_f64(),
         threads.join(", ")
     );
+    println!(
+        "meanwhile: broker CPU {:.1} s; machine busy {:.0} % of its {} cores",
+        run.usage.broker,
+        run.usage.machine_busy_percent(),
+        run.usage.cores
+    );
     for (warning, count) in &run.warnings {
         println!("transformer logged {count} × {warning}");
     }

@@ -1,6 +1,7 @@
 //! Where the CPU went during a phase: PostgreSQL's processes and the
 //! broker's, read from /proc before and after, and the whole machine's busy
-//! time from /proc/stat (anything else running shows up there too).
+//! time from /proc/stat (anything else running shows up there too); and a
+//! stage process's own CPU by thread.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -102,4 +103,42 @@ fn machine_busy() -> u64 {
         .filter(|(i, _)| !matches!(i, 3 | 4 | 8 | 9))
         .filter_map(|(_, v)| v.parse::<u64>().ok())
         .sum()
+}
+
+/// CPU seconds of process `pid` so far by thread name, most first:
+/// librdkafka's per-broker threads as one (`rdk:broker*`), and threads that
+/// already exited (a stage's short-lived workers) as `exited threads`.
+pub fn by_thread(pid: u32) -> Vec<(String, f64)> {
+    let mut by_name: Vec<(String, f64)> = Vec::new();
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten();
+    for thread in threads.flatten() {
+        let read =
+            |file: &str| std::fs::read_to_string(thread.path().join(file)).unwrap_or_default();
+        let mut name = read("comm").trim().to_owned();
+        if name.starts_with("rdk:broker") {
+            name = "rdk:broker*".to_owned();
+        }
+        // The first field: nanoseconds on a CPU.
+        let nanos: f64 = read("schedstat")
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0.0);
+        match by_name.iter_mut().find(|(known, _)| *known == name) {
+            Some((_, seconds)) => *seconds += nanos / 1e9,
+            None => by_name.push((name, nanos / 1e9)),
+        }
+    }
+    // The process's own counters include its exited threads.
+    let alive: f64 = by_name.iter().map(|(_, s)| s).sum();
+    if let Some((_, ticks)) = process_ticks(pid) {
+        let exited = ticks as f64 / TICKS - alive;
+        if exited >= 0.1 {
+            by_name.push(("exited threads".to_owned(), exited));
+        }
+    }
+    by_name.sort_by(|a, b| b.1.total_cmp(&a.1));
+    by_name
 }
