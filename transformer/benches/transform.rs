@@ -12,8 +12,8 @@
 //! record, so start-up and the group join count (the first commit is shown
 //! too). Both read the same topic on the same broker, one after the other.
 //! A third figure maps and encodes the same records in this process, one
-//! thread, no Kafka: the CPU ceiling of the transformer's single pipeline
-//! thread. Last, end to end: the transformer and the sink at once on a
+//! thread, no Kafka: what one mapping thread could do if the broker cost
+//! nothing (the transformer maps on `map_threads` of them). Last, end to end: the transformer and the sink at once on a
 //! freshly loaded copy of the raw topic, against `COPY` of the rows they
 //! wrote ([`e2e`]; needs the sink's release binary).
 //!

@@ -2,8 +2,8 @@
 //!
 //! [`run`] loads the mappings (`mapping`), prepares the canonical and
 //! dead-letter topics, and runs the consume → map → produce loop
-//! (`pipeline`) on a thread of its own: mapping is CPU work and the Kafka
-//! transaction calls block. Each raw record becomes one canonical entity
+//! (`pipeline`) on a thread of its own: mapping is CPU work (spread over
+//! `map_threads` threads per batch) and the Kafka transaction calls block. Each raw record becomes one canonical entity
 //! (Avro, Confluent wire format, on `<prefix>.canonical.<entity>`, keyed by
 //! canonical id), one dead letter (`<prefix>.dlq.transformer`), or nothing
 //! when its stream has no mapping.
