@@ -28,7 +28,8 @@
 //! (`batch_records=20000;batch_max_ms=1000`); `CANONFLOW_BENCH_KAFKA` adds
 //! librdkafka properties to the sink's clients (`fetch.min.bytes=100000`);
 //! `CANONFLOW_BENCH_LOG_DIR` keeps the sink's logs there;
-//! `CANONFLOW_BENCH_PARTITIONS` (default 6) sets the partitions per topic.
+//! `CANONFLOW_BENCH_PARTITIONS` (default 6) sets the partitions per topic,
+//! `CANONFLOW_BENCH_COPIES` (default 1) the sink copies in one group.
 #![allow(
     clippy::unwrap_used,
     clippy::print_stdout,
@@ -57,6 +58,13 @@ use canonflow_testkit::{Stack, TestSchema, TestTopics};
 
 use crate::entities::Generator;
 use crate::report::Phase;
+
+/// Sink copies in one group (`CANONFLOW_BENCH_COPIES`, default 1).
+fn copies() -> usize {
+    env("CANONFLOW_BENCH_COPIES")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+}
 
 /// Partitions per canonical topic (`CANONFLOW_BENCH_PARTITIONS`, default 6).
 fn partitions() -> i32 {
@@ -112,6 +120,7 @@ fn main() {
             topics: &topics.topics,
             schema: &schema.name,
             records,
+            copies: copies(),
             properties: &properties,
             settings: &settings,
             dir: dir.path(),

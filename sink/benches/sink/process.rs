@@ -3,7 +3,7 @@
 //! until all records are committed, its peak RSS and CPU by thread, the
 //! CPU PostgreSQL and the broker spent meanwhile, and what it logged.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,8 @@ pub struct Setup<'a> {
     pub topics: &'a Topics,
     pub schema: &'a str,
     pub records: usize,
+    /// Sink copies in the one group (`CANONFLOW_BENCH_COPIES`).
+    pub copies: usize,
     /// librdkafka properties (`CANONFLOW_BENCH_KAFKA`).
     pub properties: &'a [(String, String)],
     /// Further `[sink]` lines (`CANONFLOW_BENCH_SINK`).
@@ -42,38 +44,56 @@ pub struct Run {
     pub first_commit: (Duration, i64),
     /// From spawn until the process exited by itself (idle).
     pub exited: Duration,
+    /// The largest of the copies'.
     pub peak_rss_kib: u64,
-    /// The sink's CPU seconds by thread name when all were committed.
+    /// The sink's CPU seconds by thread name when all were committed, its
+    /// copies summed.
     pub threads: Vec<(String, f64)>,
     /// PostgreSQL's, the broker's and the machine's CPU until then.
     pub usage: Usage,
-    /// The sink's own count of what it did.
+    /// The first copy's own count of what it did.
     pub totals: Option<String>,
-    /// Warnings and errors it logged: message, count.
+    /// Warnings and errors the copies logged: message, count.
     pub warnings: Vec<(String, usize)>,
 }
 
-/// Runs the sink over `setup.topics` with a new group and watches it until
-/// it exits by itself.
+/// Runs the sink's copies over `setup.topics` in a new group and watches
+/// them until they exit by themselves.
 pub fn run(setup: &Setup<'_>) -> Run {
     let group = canonflow_testkit::unique(&format!("bench-sink-{}", setup.phase));
     let config_file = setup.dir.join(format!("sink-{}.toml", setup.phase));
     std::fs::write(&config_file, config(setup, &group)).unwrap();
-    let log_file = setup.dir.join(format!("sink-{}.log", setup.phase));
+    let log_files: Vec<PathBuf> = (0..setup.copies.max(1))
+        .map(|copy| match copy {
+            0 => setup.dir.join(format!("sink-{}.log", setup.phase)),
+            _ => setup.dir.join(format!("sink-{}.{copy}.log", setup.phase)),
+        })
+        .collect();
     let committed = Committed::new(setup, &group);
     let deadline = crate::deadline(setup.records);
     let before = cpu::snapshot();
     let started = Instant::now();
-    let mut child = spawn(setup, &config_file, &log_file);
+    let mut children: Vec<Option<Child>> = log_files
+        .iter()
+        .map(|log| Some(spawn(setup, &config_file, log)))
+        .collect();
+    let pids: Vec<u32> = children.iter().flatten().map(Child::id).collect();
     let mut peak_rss_kib = 0;
     let mut first_commit = None;
     let mut all_committed = None;
     let mut threads = Vec::new();
     let mut usage = Usage::default();
-    let status = loop {
-        peak_rss_kib = peak_rss_kib.max(canonflow_testkit::bench::peak_rss_kib(child.id()));
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
+    let mut failed = Vec::new();
+    while children.iter().any(Option::is_some) {
+        for slot in &mut children {
+            let Some(child) = slot else { continue };
+            peak_rss_kib = peak_rss_kib.max(canonflow_testkit::bench::peak_rss_kib(child.id()));
+            if let Some(status) = child.try_wait().unwrap() {
+                if !status.success() {
+                    failed.push(status);
+                }
+                *slot = None;
+            }
         }
         if all_committed.is_none() {
             let count = committed.sum();
@@ -82,43 +102,54 @@ pub fn run(setup: &Setup<'_>) -> Run {
             }
             if count >= setup.records as i64 {
                 all_committed = Some(started.elapsed());
-                threads = cpu::by_thread(child.id());
+                threads = cpu::merged(pids.iter().map(|&pid| cpu::by_thread(pid)));
                 usage = cpu::since(&before);
             }
         }
         let limit = all_committed.map_or(deadline, |at| at + Duration::from_secs(60));
         if started.elapsed() > limit {
-            child.kill().unwrap();
-            child.wait().unwrap();
+            for child in children.iter_mut().flatten() {
+                child.kill().unwrap();
+                child.wait().unwrap();
+            }
             panic!(
                 "the sink ({}) had committed {} of {} records after {:?}; killed. Its log:\n{}",
                 setup.phase,
                 committed.sum(),
                 setup.records,
                 started.elapsed(),
-                tail(&log_file)
+                tail(&log_files[0])
             );
         }
         std::thread::sleep(Duration::from_millis(50));
-    };
+    }
     let exited = started.elapsed();
     let Some(all_committed) = all_committed else {
         panic!(
-            "the sink ({}) exited ({status}) having committed {} of {} records. Its log:\n{}",
+            "the sink ({}) exited ({failed:?}) having committed {} of {} records. Its log:\n{}",
             setup.phase,
             committed.sum(),
             setup.records,
-            tail(&log_file)
+            tail(&log_files[0])
         );
     };
     assert!(
-        status.success(),
-        "the sink ({}) failed: {status}. Its log:\n{}",
+        failed.is_empty(),
+        "a sink copy ({}) failed: {failed:?}. Its log:\n{}",
         setup.phase,
-        tail(&log_file)
+        tail(&log_files[0])
     );
-    let (totals, warnings) = read_log(&log_file);
-    processes::keep_log(&log_file);
+    let (totals, _) = read_log(&log_files[0]);
+    let mut warnings: Vec<(String, usize)> = Vec::new();
+    for log in &log_files {
+        for (warning, count) in read_log(log).1 {
+            match warnings.iter_mut().find(|(known, _)| *known == warning) {
+                Some((_, sum)) => *sum += count,
+                None => warnings.push((warning, count)),
+            }
+        }
+        processes::keep_log(log);
+    }
     Run {
         all_committed,
         first_commit: first_commit.unwrap_or((all_committed, setup.records as i64)),

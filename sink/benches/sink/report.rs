@@ -98,8 +98,9 @@ fn print_load(figures: &Figures<'_>) {
         .map(|(kind, count)| format!("{} {count}", kind.name()))
         .collect();
     println!(
-        "sink benchmark — {records} canonical records (unique keys) on {} partitions per topic, broker {:?} at {}",
+        "sink benchmark — {records} canonical records (unique keys) on {} partitions per topic, {} sink copies, broker {:?} at {}",
         crate::partitions(),
+        crate::copies(),
         stack.broker,
         stack.bootstrap_servers
     );

@@ -142,3 +142,16 @@ pub fn by_thread(pid: u32) -> Vec<(String, f64)> {
     by_name.sort_by(|a, b| b.1.total_cmp(&a.1));
     by_name
 }
+
+/// [`by_thread`] of several processes (a stage's copies), summed by name.
+pub fn merged(copies: impl Iterator<Item = Vec<(String, f64)>>) -> Vec<(String, f64)> {
+    let mut total: Vec<(String, f64)> = Vec::new();
+    for (name, seconds) in copies.flatten() {
+        match total.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, sum)) => *sum += seconds,
+            None => total.push((name, seconds)),
+        }
+    }
+    total.sort_by(|a, b| b.1.total_cmp(&a.1));
+    total
+}

@@ -94,7 +94,7 @@ pub fn run(setup: &Setup<'_>) -> Run {
             }
             if count >= setup.records as i64 {
                 all_committed = Some(started.elapsed());
-                cpu = merged(pids.iter().map(|&pid| cpu::by_thread(pid)));
+                cpu = cpu::merged(pids.iter().map(|&pid| cpu::by_thread(pid)));
                 usage = cpu::since(&before);
             }
         }
@@ -143,18 +143,6 @@ pub fn run(setup: &Setup<'_>) -> Run {
         totals,
         warnings,
     }
-}
-
-/// CPU seconds by thread name, summed over copies.
-fn merged(copies: impl Iterator<Item = Vec<(String, f64)>>) -> Vec<(String, f64)> {
-    let mut total: Vec<(String, f64)> = Vec::new();
-    for (name, seconds) in copies.flatten() {
-        match total.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, sum)) => *sum += seconds,
-            None => total.push((name, seconds)),
-        }
-    }
-    total
 }
 
 /// The release binary (copy number `copy`), logging JSON lines to
