@@ -66,7 +66,8 @@ pub fn transform(
     };
     enrichment.apply(&mut entity);
     if let Attributes::CostCenter(_) = entity.attributes {
-        // Known at once to the records after it, before it is read back.
+        // Known at once to the records mapped after it (on any mapping
+        // thread), before it is read back.
         enrichment.learn(&entity);
     }
     let kind = entity.attributes.kind();
