@@ -5,16 +5,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use canonflow_canonical::EntityKind;
 use canonflow_common::kafka::KafkaConfig;
 use canonflow_common::topics::Topics;
-use canonflow_testkit::bench::processes::{self, tail};
+use canonflow_testkit::bench::processes::{self, Watched};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
-
-use canonflow_testkit::bench::cpu::{self, Usage};
 
 /// What one run of the sink is given.
 #[derive(Debug)]
@@ -38,19 +36,8 @@ pub struct Setup<'a> {
 /// How the run went.
 #[derive(Debug)]
 pub struct Run {
-    /// From spawn until the group had committed every record.
-    pub all_committed: Duration,
-    /// From spawn until the first commit, and how many records it covered.
-    pub first_commit: (Duration, i64),
-    /// From spawn until the process exited by itself (idle).
-    pub exited: Duration,
-    /// The largest of the copies'.
-    pub peak_rss_kib: u64,
-    /// The sink's CPU seconds by thread name when all were committed, its
-    /// copies summed.
-    pub threads: Vec<(String, f64)>,
-    /// PostgreSQL's, the broker's and the machine's CPU until then.
-    pub usage: Usage,
+    /// Timings, memory and CPU of the copies.
+    pub watched: Watched,
     /// The first copy's own count of what it did.
     pub totals: Option<String>,
     /// Warnings and errors the copies logged: message, count.
@@ -70,74 +57,19 @@ pub fn run(setup: &Setup<'_>) -> Run {
         })
         .collect();
     let committed = Committed::new(setup, &group);
-    let deadline = crate::deadline(setup.records);
-    let before = cpu::snapshot();
-    let started = Instant::now();
-    let mut children: Vec<Option<Child>> = log_files
-        .iter()
-        .map(|log| Some(spawn(setup, &config_file, log)))
-        .collect();
-    let pids: Vec<u32> = children.iter().flatten().map(Child::id).collect();
-    let mut peak_rss_kib = 0;
-    let mut first_commit = None;
-    let mut all_committed = None;
-    let mut threads = Vec::new();
-    let mut usage = Usage::default();
-    let mut failed = Vec::new();
-    while children.iter().any(Option::is_some) {
-        for slot in &mut children {
-            let Some(child) = slot else { continue };
-            peak_rss_kib = peak_rss_kib.max(canonflow_testkit::bench::peak_rss_kib(child.id()));
-            if let Some(status) = child.try_wait().unwrap() {
-                if !status.success() {
-                    failed.push(status);
-                }
-                *slot = None;
-            }
-        }
-        if all_committed.is_none() {
-            let count = committed.sum();
-            if count > 0 {
-                first_commit.get_or_insert((started.elapsed(), count));
-            }
-            if count >= setup.records as i64 {
-                all_committed = Some(started.elapsed());
-                threads = cpu::merged(pids.iter().map(|&pid| cpu::by_thread(pid)));
-                usage = cpu::since(&before);
-            }
-        }
-        let limit = all_committed.map_or(deadline, |at| at + Duration::from_secs(60));
-        if started.elapsed() > limit {
-            for child in children.iter_mut().flatten() {
-                child.kill().unwrap();
-                child.wait().unwrap();
-            }
-            panic!(
-                "the sink ({}) had committed {} of {} records after {:?}; killed. Its log:\n{}",
-                setup.phase,
-                committed.sum(),
-                setup.records,
-                started.elapsed(),
-                tail(&log_files[0])
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let exited = started.elapsed();
-    let Some(all_committed) = all_committed else {
-        panic!(
-            "the sink ({}) exited ({failed:?}) having committed {} of {} records. Its log:\n{}",
-            setup.phase,
-            committed.sum(),
-            setup.records,
-            tail(&log_files[0])
-        );
-    };
-    assert!(
-        failed.is_empty(),
-        "a sink copy ({}) failed: {failed:?}. Its log:\n{}",
-        setup.phase,
-        tail(&log_files[0])
+    let stage = format!("sink ({})", setup.phase);
+    let watched = processes::watch(
+        &stage,
+        setup.records,
+        crate::deadline(setup.records),
+        &log_files[0],
+        || committed.sum(),
+        || {
+            log_files
+                .iter()
+                .map(|log| spawn(setup, &config_file, log))
+                .collect()
+        },
     );
     let (totals, _) = read_log(&log_files[0]);
     let mut warnings: Vec<(String, usize)> = Vec::new();
@@ -151,12 +83,7 @@ pub fn run(setup: &Setup<'_>) -> Run {
         processes::keep_log(log);
     }
     Run {
-        all_committed,
-        first_commit: first_commit.unwrap_or((all_committed, setup.records as i64)),
-        exited,
-        peak_rss_kib,
-        threads,
-        usage,
+        watched,
         totals,
         warnings,
     }

@@ -51,7 +51,7 @@ pub fn print(figures: &Figures<'_>) {
         println!(
             "{}: exited by itself after {:.2} s; {}",
             phase.label,
-            phase.run.exited.as_secs_f64(),
+            phase.run.watched.exited.as_secs_f64(),
             phase.run.totals.as_deref().unwrap_or("no totals logged")
         );
         for (warning, count) in &phase.run.warnings {
@@ -73,12 +73,12 @@ fn print_summaries(figures: &Figures<'_>) {
             stage: "sink",
             figure: phase.label,
             records: figures.records as u64,
-            seconds: phase.run.all_committed.as_secs_f64(),
+            seconds: phase.run.watched.all_committed.as_secs_f64(),
             limit: "COPY of the same rows",
             limit_seconds: copy_seconds,
             target_percent: TARGET_PERCENT,
-            peak_rss_kib: Some(phase.run.peak_rss_kib),
-            cpu_seconds: Some(phase.run.threads.iter().map(|(_, s)| s).sum()),
+            peak_rss_kib: Some(phase.run.watched.peak_rss_kib),
+            cpu_seconds: Some(phase.run.watched.threads.iter().map(|(_, s)| s).sum()),
         }
         .print();
     }
@@ -137,13 +137,13 @@ fn print_table(figures: &Figures<'_>) {
         "—",
     );
     for phase in &figures.phases {
-        let rss = format!("{} MiB", phase.run.peak_rss_kib / 1024);
-        row(phase.label, phase.run.all_committed, &rss);
+        let rss = format!("{} MiB", phase.run.watched.peak_rss_kib / 1024);
+        row(phase.label, phase.run.watched.all_committed, &rss);
     }
     let verdicts: Vec<String> = figures.phases[..2]
         .iter()
         .map(|phase| {
-            let percent = 100.0 * rate(n, phase.run.all_committed) / limit;
+            let percent = 100.0 * rate(n, phase.run.watched.all_committed) / limit;
             let verdict = match percent >= TARGET_PERCENT {
                 true => "met",
                 false => "NOT met",
@@ -162,12 +162,15 @@ fn print_start_up(figures: &Figures<'_>) {
     let n = figures.records as f64;
     for phase in &figures.phases {
         let run = phase.run;
-        let (at, count) = run.first_commit;
+        let (at, count) = run.watched.first_commit;
         println!(
             "{}: first commit after {:.2} s ({count} records); after it {:.0} rows/s",
             &phase.label[..2],
             at.as_secs_f64(),
-            rate(n - count as f64, run.all_committed.saturating_sub(at)),
+            rate(
+                n - count as f64,
+                run.watched.all_committed.saturating_sub(at)
+            ),
         );
     }
 }
@@ -180,8 +183,9 @@ fn print_cpu(figures: &Figures<'_>) {
     print_usage("a)", "—", &figures.copied.usage);
     for phase in &figures.phases {
         let run = phase.run;
-        let total: f64 = run.threads.iter().map(|(_, s)| s).sum();
+        let total: f64 = run.watched.threads.iter().map(|(_, s)| s).sum();
         let threads: Vec<String> = run
+            .watched
             .threads
             .iter()
             .filter(|(_, seconds)| *seconds >= 0.05)
@@ -190,10 +194,10 @@ fn print_cpu(figures: &Figures<'_>) {
             .collect();
         let sink = format!(
             "{total:.1} ({:.0} %: {})",
-            100.0 * total / run.all_committed.as_secs_f64().max(1e-9),
+            100.0 * total / run.watched.all_committed.as_secs_f64().max(1e-9),
             threads.join(", ")
         );
-        print_usage(&phase.label[..2], &sink, &run.usage);
+        print_usage(&phase.label[..2], &sink, &run.watched.usage);
     }
 }
 

@@ -1,11 +1,13 @@
 //! Stage processes of a benchmark that run until they exit by themselves
 //! (`once`, `exit_when_idle_secs`): waiting for them with a deadline, and
-//! their peak RSS; and what several benchmarks spawn alike.
+//! their peak RSS; watching a stage's copies until their group committed
+//! everything ([`watch`]); and what several benchmarks spawn alike.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::cpu::{self, Usage};
 use super::peak_rss_kib;
 use crate::Stack;
 
@@ -111,5 +113,107 @@ pub fn spawn(binary: &Path, config: &Path, log: &Path, env: &[(&str, &str)]) -> 
 pub fn keep_log(log: &Path) {
     if let (Ok(dir), Some(name)) = (std::env::var("CANONFLOW_BENCH_LOG_DIR"), log.file_name()) {
         let _ = std::fs::copy(log, Path::new(&dir).join(name));
+    }
+}
+
+/// How a stage's copies ran, watched by [`watch`].
+#[derive(Debug)]
+pub struct Watched {
+    /// From spawn until the group had committed every record.
+    pub all_committed: Duration,
+    /// From spawn until the first commit, and how many records it covered.
+    pub first_commit: (Duration, i64),
+    /// From spawn until the last copy exited by itself.
+    pub exited: Duration,
+    /// The highest of any one copy.
+    pub peak_rss_kib: u64,
+    /// CPU seconds by thread name, the copies summed, when all records
+    /// were committed.
+    pub threads: Vec<(String, f64)>,
+    /// PostgreSQL's, the broker's and the machine's CPU until then.
+    pub usage: Usage,
+}
+
+/// Spawns a stage's copies (`spawn`) and watches them until each exits by
+/// itself: their peak RSS and, from `committed` (the records their group
+/// has committed), when the first and when all `records` were committed,
+/// with the CPU spent until then. Panics with the tail of `log` when a
+/// copy fails, when they exit before all is committed, or when they are not
+/// done by `deadline` (then they are killed). `stage` names them there.
+pub fn watch(
+    stage: &str,
+    records: usize,
+    deadline: Duration,
+    log: &Path,
+    committed: impl Fn() -> i64,
+    spawn: impl FnOnce() -> Vec<Child>,
+) -> Watched {
+    let before = cpu::snapshot();
+    let started = Instant::now();
+    let mut children: Vec<Option<Child>> = spawn().into_iter().map(Some).collect();
+    let pids: Vec<u32> = children.iter().flatten().map(Child::id).collect();
+    let mut peak_rss = 0;
+    let mut first_commit = None;
+    let mut all_committed = None;
+    let mut threads = Vec::new();
+    let mut usage = Usage::default();
+    let mut failed = Vec::new();
+    while children.iter().any(Option::is_some) {
+        for slot in &mut children {
+            let Some(child) = slot else { continue };
+            peak_rss = peak_rss.max(peak_rss_kib(child.id()));
+            if let Some(status) = child.try_wait().expect("waiting for a stage") {
+                if !status.success() {
+                    failed.push(status);
+                }
+                *slot = None;
+            }
+        }
+        if all_committed.is_none() {
+            let count = committed();
+            if count > 0 {
+                first_commit.get_or_insert((started.elapsed(), count));
+            }
+            if count >= records as i64 {
+                all_committed = Some(started.elapsed());
+                threads = cpu::merged(pids.iter().map(|&pid| cpu::by_thread(pid)));
+                usage = cpu::since(&before);
+            }
+        }
+        let limit = all_committed.map_or(deadline, |at| at + Duration::from_secs(60));
+        if started.elapsed() > limit {
+            for child in children.iter_mut().flatten() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            panic!(
+                "the {stage} had committed {} of {records} records after {:?}; killed. Its log:\n{}",
+                committed(),
+                started.elapsed(),
+                tail(log)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let exited = started.elapsed();
+    let Some(all_committed) = all_committed else {
+        panic!(
+            "the {stage} exited ({failed:?}) having committed {} of {records} records. Its log:\n{}",
+            committed(),
+            tail(log)
+        );
+    };
+    assert!(
+        failed.is_empty(),
+        "a {stage} copy failed: {failed:?}. Its log:\n{}",
+        tail(log)
+    );
+    Watched {
+        all_committed,
+        first_commit: first_commit.unwrap_or((all_committed, records as i64)),
+        exited,
+        peak_rss_kib: peak_rss,
+        threads,
+        usage,
     }
 }

@@ -4,12 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use canonflow_common::kafka::KafkaConfig;
 use canonflow_common::topics::Topics;
-use canonflow_testkit::bench::cpu::{self, Usage};
-use canonflow_testkit::bench::processes::{self, tail};
+use canonflow_testkit::bench::processes::{self, Watched};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -32,19 +31,9 @@ pub struct Setup<'a> {
 /// How the run went.
 #[derive(Debug)]
 pub struct Run {
-    /// From spawn until the group had committed every raw record.
-    pub all_committed: Duration,
-    /// From spawn until the first commit, and how many it covered.
-    pub first_commit: (Duration, i64),
-    /// From spawn until the last copy exited by itself (idle).
-    pub exited: Duration,
+    /// Timings, memory and CPU of the copies.
+    pub watched: Watched,
     pub copies: usize,
-    /// The highest of any one copy.
-    pub peak_rss_kib: u64,
-    /// CPU seconds by thread name (all copies) when all records were committed.
-    pub cpu: Vec<(String, f64)>,
-    /// The broker's and the machine's CPU from spawn until all committed.
-    pub usage: Usage,
     /// The transformer's own count of what it did.
     pub totals: Option<String>,
     /// Warnings and errors it logged: message, count.
@@ -61,85 +50,25 @@ pub fn run(setup: &Setup<'_>) -> Run {
         .map(|copy| setup.dir.join(format!("transformer.{copy}.log")))
         .collect();
     let committed = Committed::new(setup, &group);
-    let deadline = crate::deadline(setup.records);
-    let before = cpu::snapshot();
-    let started = Instant::now();
-    let mut children: Vec<Option<Child>> = log_files
-        .iter()
-        .enumerate()
-        .map(|(copy, log)| Some(spawn(&config_file, log, copy)))
-        .collect();
-    let pids: Vec<u32> = children.iter().flatten().map(Child::id).collect();
-    let mut peak_rss_kib = 0;
-    let mut first_commit = None;
-    let mut all_committed = None;
-    let mut cpu = Vec::new();
-    let mut usage = Usage::default();
-    let mut failed = Vec::new();
-    while children.iter().any(Option::is_some) {
-        for slot in &mut children {
-            let Some(child) = slot else { continue };
-            peak_rss_kib = peak_rss_kib.max(canonflow_testkit::bench::peak_rss_kib(child.id()));
-            if let Some(status) = child.try_wait().unwrap() {
-                if !status.success() {
-                    failed.push(status);
-                }
-                *slot = None;
-            }
-        }
-        if all_committed.is_none() {
-            let count = committed.sum();
-            if count > 0 {
-                first_commit.get_or_insert((started.elapsed(), count));
-            }
-            if count >= setup.records as i64 {
-                all_committed = Some(started.elapsed());
-                cpu = cpu::merged(pids.iter().map(|&pid| cpu::by_thread(pid)));
-                usage = cpu::since(&before);
-            }
-        }
-        let limit = all_committed.map_or(deadline, |at| at + Duration::from_secs(60));
-        if started.elapsed() > limit {
-            for child in children.iter_mut().flatten() {
-                child.kill().unwrap();
-                child.wait().unwrap();
-            }
-            panic!(
-                "the transformer had committed {} of {} raw records after {:?}; \
-                 killed. Its log:\n{}",
-                committed.sum(),
-                setup.records,
-                started.elapsed(),
-                tail(&log_files[0])
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let exited = started.elapsed();
-    let Some(all_committed) = all_committed else {
-        panic!(
-            "the transformer exited ({failed:?}) having committed {} of {} raw records. \
-             Its log:\n{}",
-            committed.sum(),
-            setup.records,
-            tail(&log_files[0])
-        );
-    };
-    assert!(
-        failed.is_empty(),
-        "a transformer copy failed: {failed:?}. Its log:\n{}",
-        tail(&log_files[0])
+    let watched = processes::watch(
+        "transformer",
+        setup.records,
+        crate::deadline(setup.records),
+        &log_files[0],
+        || committed.sum(),
+        || {
+            log_files
+                .iter()
+                .enumerate()
+                .map(|(copy, log)| spawn(&config_file, log, copy))
+                .collect()
+        },
     );
     let (totals, warnings) = read_log(&log_files[0]);
     log_files.iter().for_each(|log| processes::keep_log(log));
     Run {
-        all_committed,
-        first_commit: first_commit.unwrap_or((all_committed, setup.records as i64)),
-        exited,
+        watched,
         copies: log_files.len(),
-        peak_rss_kib,
-        cpu,
-        usage,
         totals,
         warnings,
     }

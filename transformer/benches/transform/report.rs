@@ -48,12 +48,12 @@ pub fn print(figures: &Figures<'_>) {
         stage: "transformer",
         figure: "loaded raw topic → all committed",
         records: figures.records as u64,
-        seconds: figures.run.all_committed.as_secs_f64(),
+        seconds: figures.run.watched.all_committed.as_secs_f64(),
         limit: "consume → produce copy",
         limit_seconds: figures.copied.elapsed.as_secs_f64(),
         target_percent: 50.0,
-        peak_rss_kib: Some(figures.run.peak_rss_kib),
-        cpu_seconds: Some(figures.run.cpu.iter().map(|(_, s)| s).sum()),
+        peak_rss_kib: Some(figures.run.watched.peak_rss_kib),
+        cpu_seconds: Some(figures.run.watched.threads.iter().map(|(_, s)| s).sum()),
     }
     .print();
 }
@@ -119,8 +119,8 @@ fn print_table(figures: &Figures<'_>) {
     );
     row(
         "transformer: spawn → all raw records committed",
-        figures.run.all_committed,
-        &format!("{} MiB", figures.run.peak_rss_kib / 1024),
+        figures.run.watched.all_committed,
+        &format!("{} MiB", figures.run.watched.peak_rss_kib / 1024),
     );
 }
 
@@ -128,11 +128,11 @@ fn print_table(figures: &Figures<'_>) {
 fn print_start_up(figures: &Figures<'_>) {
     let Figures { copied, run, .. } = figures;
     let n = figures.records as f64;
-    let (first_at, first_count) = run.first_commit;
+    let (first_at, first_count) = run.watched.first_commit;
     let limit_steady = rate(n - 1.0, copied.elapsed.saturating_sub(copied.first_record));
     let transformer_steady = rate(
         n - first_count as f64,
-        run.all_committed.saturating_sub(first_at),
+        run.watched.all_committed.saturating_sub(first_at),
     );
     println!(
         "start-up: limit's first record after {:.2} s; transformer's first commit after {:.2} s ({first_count} records)",
@@ -148,26 +148,27 @@ fn print_start_up(figures: &Figures<'_>) {
 fn print_transformer(run: &Run) {
     println!(
         "transformer exited by itself after {:.2} s (exit_when_idle_secs = 5); {}",
-        run.exited.as_secs_f64(),
+        run.watched.exited.as_secs_f64(),
         run.totals.as_deref().unwrap_or("no totals logged")
     );
-    let cpu: f64 = run.cpu.iter().map(|(_, seconds)| seconds).sum();
+    let cpu: f64 = run.watched.threads.iter().map(|(_, seconds)| seconds).sum();
     let threads: Vec<String> = run
-        .cpu
+        .watched
+        .threads
         .iter()
         .filter(|(_, seconds)| *seconds >= 0.05)
         .map(|(name, seconds)| format!("{name} {seconds:.1}"))
         .collect();
     println!(
         "transformer CPU until all committed: {cpu:.1} s ({:.0} % of one core); by thread, s: {}",
-        100.0 * cpu / run.all_committed.as_secs_f64(),
+        100.0 * cpu / run.watched.all_committed.as_secs_f64(),
         threads.join(", ")
     );
     println!(
         "meanwhile: broker CPU {:.1} s; machine busy {:.0} % of its {} cores",
-        run.usage.broker,
-        run.usage.machine_busy_percent(),
-        run.usage.cores
+        run.watched.usage.broker,
+        run.watched.usage.machine_busy_percent(),
+        run.watched.usage.cores
     );
     for (warning, count) in &run.warnings {
         println!("transformer logged {count} × {warning}");
