@@ -27,6 +27,12 @@ pub const CURSOR: &str = "canonflow.cursor";
 /// instrumentation writes it.
 pub const TRACEPARENT: &str = "traceparent";
 
+/// Canonical records: the references enrichment consulted for the entity
+/// (JSON), written by the transformer when none was missing, so that
+/// reading the entity back needs no decoding while they are unchanged.
+/// Never carried over from a raw record.
+pub const ENRICHED_FROM: &str = "canonflow.enriched_from";
+
 /// Dead letters: the stage that rejected the record.
 pub const ERROR_STAGE: &str = "canonflow.error.stage";
 /// Dead letters: `retryable`, `invalid_input` or `fatal`.
@@ -93,21 +99,25 @@ pub fn text<'a, H: Headers>(headers: Option<&'a H>, name: &str) -> Option<&'a st
 
 /// A record's headers for what a stage sends on from it: all of them,
 /// with `traceparent`, when the stage traces, in place of the record's own
-/// [`TRACEPARENT`].
+/// [`TRACEPARENT`]; never [`ENRICHED_FROM`], which only the transformer
+/// writes about what it sends.
 pub fn carried(own: Option<&OwnedHeaders>, traceparent: Option<&str>) -> OwnedHeaders {
-    let Some(traceparent) = traceparent else {
-        return own.map_or_else(OwnedHeaders::new, Clone::clone);
-    };
-    let mut out = OwnedHeaders::new_with_capacity(own.map_or(0, Headers::count) + 1);
-    for header in own.iter().flat_map(|h| h.iter()) {
-        if header.key != TRACEPARENT {
-            out = out.insert(header);
-        }
+    let replaced = |key: &str| key == ENRICHED_FROM || (traceparent.is_some() && key == TRACEPARENT);
+    let untouched = |own: &&OwnedHeaders| traceparent.is_none() && !own.iter().any(|h| replaced(h.key));
+    if let Some(own) = own.filter(untouched) {
+        return own.clone();
     }
-    out.insert(Header {
-        key: TRACEPARENT,
-        value: Some(traceparent),
-    })
+    let mut out = OwnedHeaders::new_with_capacity(own.map_or(0, Headers::count) + 1);
+    for header in own.iter().flat_map(|h| h.iter()).filter(|h| !replaced(h.key)) {
+        out = out.insert(header);
+    }
+    match traceparent {
+        Some(traceparent) => out.insert(Header {
+            key: TRACEPARENT,
+            value: Some(traceparent),
+        }),
+        None => out,
+    }
 }
 
 /// A record's coordinates as [`ERROR_ORIGIN`] holds them: `topic/partition/offset`.
@@ -120,7 +130,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn carried_headers_replace_only_the_trace_context() {
+    fn carried_headers_replace_the_trace_context_and_drop_what_only_the_transformer_writes() {
         let own = OwnedHeaders::new()
             .insert(Header {
                 key: SOURCE,
@@ -129,6 +139,10 @@ mod tests {
             .insert(Header {
                 key: TRACEPARENT,
                 value: Some("00-a-b-01"),
+            })
+            .insert(Header {
+                key: ENRICHED_FROM,
+                value: Some("[]"),
             });
         let out = carried(Some(&own), Some("00-c-d-01"));
         assert_eq!(out.count(), 2);
@@ -136,6 +150,9 @@ mod tests {
         assert_eq!(text(Some(&out), TRACEPARENT), Some("00-c-d-01"));
         let untraced = carried(Some(&own), None);
         assert_eq!(text(Some(&untraced), TRACEPARENT), Some("00-a-b-01"));
+        assert_eq!(untraced.count(), 2);
+        assert_eq!(text(Some(&untraced), ENRICHED_FROM), None);
+        assert_eq!(text(Some(&carried(None, None)), SOURCE), None);
         assert_eq!(text(None::<&OwnedHeaders>, SOURCE), None);
     }
 }

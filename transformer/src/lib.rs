@@ -210,20 +210,22 @@ fn build(
     Ok(pipeline::Pipeline {
         consumer,
         producer: Arc::new(producer),
-        mappings,
-        catalog,
-        enrichment,
-        topics,
+        mapper: pipeline::Mapper {
+            mappings: Arc::new(mappings),
+            enrichment,
+            catalog,
+            topics,
+            drift: settings
+                .watch_drift
+                .then(|| Arc::new(std::sync::Mutex::new(drift::DriftWatch::default()))),
+            threads: settings.map_threads.max(1),
+        },
         batch_records: settings.transaction_records.max(1),
         batch_time: Duration::from_millis(settings.transaction_max_ms),
         guard: guard::Guard::new(settings.dead_letter_limit.clone()),
         idle: IdleExit::new(settings.exit_when_idle_secs.map(Duration::from_secs)),
         totals: Totals::default(),
         unmapped: std::collections::HashSet::new(),
-        drift: settings
-            .watch_drift
-            .then(|| std::sync::Mutex::new(drift::DriftWatch::default())),
-        map_threads: settings.map_threads.max(1),
     })
 }
 

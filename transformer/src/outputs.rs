@@ -10,7 +10,7 @@ use chrono::{SecondsFormat, Utc};
 use rdkafka::Message;
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
 
-use crate::enrich::{Enrichment, Reemit};
+use crate::enrich::{Enrichment, Reemit, Stamp};
 use crate::mapping::{MapError, Mappings, Outcome, RawRecord};
 
 /// One record to produce.
@@ -64,7 +64,7 @@ pub fn transform(
             return dead_letter(message, topics, &raw, mappings, &error, traceparent);
         }
     };
-    enrichment.apply(&mut entity);
+    let stamp = enrichment.apply(&mut entity);
     if let Attributes::CostCenter(_) = entity.attributes {
         // Known at once to the records mapped after it (on any mapping
         // thread), before it is read back.
@@ -77,7 +77,10 @@ pub fn transform(
                 topic: topics.canonical(kind.name()),
                 key: Some(entity.canonical_id.into_bytes()),
                 payload: Some(payload),
-                headers: headers::carried(message.headers(), traceparent),
+                headers: stamped(
+                headers::carried(message.headers(), traceparent),
+                stamp.as_ref(),
+            ),
             },
             kind,
         },
@@ -97,7 +100,7 @@ pub fn transform(
 /// An enriched entity to publish again: its headers say where it is from,
 /// and carry `traceparent` (the batch's).
 pub fn reemit(entity: &Reemit, topics: &Topics, traceparent: Option<&str>) -> Output {
-    let mut headers = OwnedHeaders::new_with_capacity(3)
+    let mut headers = OwnedHeaders::new_with_capacity(4)
         .insert(Header {
             key: headers::SOURCE,
             value: Some(&entity.source),
@@ -116,7 +119,18 @@ pub fn reemit(entity: &Reemit, topics: &Topics, traceparent: Option<&str>) -> Ou
         topic: topics.canonical(entity.kind.name()),
         key: Some(entity.canonical_id.clone().into_bytes()),
         payload: Some(entity.payload.clone()),
-        headers,
+        headers: stamped(headers, entity.stamp.as_ref()),
+    }
+}
+
+/// `headers` with the enrichment stamp, if there is one.
+fn stamped(headers: OwnedHeaders, stamp: Option<&Stamp>) -> OwnedHeaders {
+    match stamp {
+        Some(stamp) => headers.insert(Header {
+            key: headers::ENRICHED_FROM,
+            value: Some(&stamp.to_header()),
+        }),
+        None => headers,
     }
 }
 

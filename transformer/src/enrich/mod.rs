@@ -10,15 +10,19 @@
 //! one whose reference is not known yet is published without it and, once
 //! read back from its canonical topic, waits as *pending* until the
 //! reference arrives — then it is re-emitted enriched, with the reference's
-//! modified-at in its version so that it wins over the copy without. Which
+//! modified-at in its version so that it wins over the copy without. An
+//! entity enriched from every reference it needed carries a [`Stamp`] of
+//! them, and is not decoded again on reading back while they stay. Which
 //! source wins a field both have is declared ([`Rule`]); provenance names
 //! the winner.
 
 mod rules;
+mod stamp;
 mod state;
 pub mod tail;
 
 pub use rules::{Rule, Target};
+pub use stamp::Stamp;
 pub use state::{Enrichment, Reemit};
 
 #[cfg(test)]

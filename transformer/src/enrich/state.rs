@@ -12,6 +12,7 @@ use canonflow_canonical::{Canonical, Catalog, EntityKind, Origin, Provenance, wi
 use chrono::{DateTime, Utc};
 
 use super::rules::{Rule, Target};
+use super::stamp::Stamp;
 
 /// A cost center as a reference: its name, version and origin.
 #[derive(Debug, Clone)]
@@ -53,10 +54,12 @@ pub struct Reemit {
     pub stream: String,
     /// The entity in the wire format.
     pub payload: Vec<u8>,
+    /// When no reference is missing any more, the ones consulted.
+    pub stamp: Option<Stamp>,
 }
 
 impl Reemit {
-    fn new(catalog: &Catalog, entity: &Canonical<Attributes>) -> Option<Self> {
+    fn new(catalog: &Catalog, entity: &Canonical<Attributes>, applied: &Applied) -> Option<Self> {
         let kind = entity.attributes.kind();
         match wire::encode(catalog, kind, entity) {
             Ok(payload) => Some(Self {
@@ -65,6 +68,7 @@ impl Reemit {
                 source: entity.source.clone(),
                 stream: entity.stream.clone(),
                 payload,
+                stamp: applied.stamp(),
             }),
             Err(e) => {
                 tracing::warn!(id = %entity.canonical_id, error = %e, "an enriched entity could not be encoded; it is enriched only when it changes or on replay");
@@ -114,11 +118,30 @@ impl Enrichment {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Fills the enrichable fields of `entity` from the references known.
-    pub fn apply(&self, entity: &mut Canonical<Attributes>) {
-        if self.is_enabled() {
-            apply(&self.rules, &self.lock().references, entity);
+    /// Fills the enrichable fields of `entity` from the references known;
+    /// the stamp to publish it with, if it is an entity the tail reads
+    /// back and no reference it needs is missing.
+    pub fn apply(&self, entity: &mut Canonical<Attributes>) -> Option<Stamp> {
+        let kind = entity.attributes.kind();
+        if !self.rules.iter().any(|r| r.target.entity() == kind) {
+            return None;
         }
+        apply(&self.rules, &self.lock().references, entity).stamp()
+    }
+
+    /// Learns from an entity read back with `stamp` without decoding it,
+    /// if every reference it consulted is still known in that version:
+    /// then enriching it again would change nothing, and all there is to
+    /// learn is that it supersedes whatever of it waited. False if it has
+    /// to be decoded and [`learn`](Self::learn)ed from.
+    pub fn confirm(&self, canonical_id: &str, stamp: &Stamp) -> bool {
+        let mut state = self.lock();
+        let references = &state.references;
+        if !stamp.holds(|code| references.get(code).map(|r| &r.origin)) {
+            return false;
+        }
+        forget_waiting(&mut state, canonical_id);
+        true
     }
 
     /// Learns from a canonical entity, mapped here or read back from its
@@ -142,23 +165,18 @@ impl Enrichment {
             return;
         }
         let mut copy = entity.clone();
-        let missing = apply(&self.rules, &state.references, &mut copy);
+        let applied = apply(&self.rules, &state.references, &mut copy);
         let id = &entity.canonical_id;
-        for code in state.waiting_on.remove(id).unwrap_or_default() {
-            let removed = state.pending.get_mut(&code).and_then(|w| w.remove(id));
-            if removed.is_some() {
-                state.pending_count = state.pending_count.saturating_sub(1);
-            }
-        }
-        if copy == *entity && missing.is_empty() {
+        forget_waiting(&mut state, id);
+        if copy == *entity && applied.missing.is_empty() {
             return;
         }
         // One encoding serves both: the enriched copy to publish, and what
         // waits for the references still missing.
-        let Some(encoded) = Reemit::new(&self.catalog, &copy) else {
+        let Some(encoded) = Reemit::new(&self.catalog, &copy, &applied) else {
             return;
         };
-        for code in missing {
+        for code in applied.missing {
             if state.pending_count >= self.max_pending {
                 if !state.warned_full {
                     tracing::warn!(
@@ -242,8 +260,8 @@ fn learn_reference(
         // of a bug, which is then logged, not a panic.
         match wire::decode_any(catalog, &waiting) {
             Ok(mut waiting) => {
-                apply(rules, &state.references, &mut waiting);
-                state.reemits.extend(Reemit::new(catalog, &waiting));
+                let applied = apply(rules, &state.references, &mut waiting);
+                state.reemits.extend(Reemit::new(catalog, &waiting, &applied));
             }
             Err(e) => {
                 tracing::warn!(id = %id, error = %e, "an entity waiting for a reference could not be decoded; it is enriched only when it changes or on replay")
@@ -252,14 +270,40 @@ fn learn_reference(
     }
 }
 
-/// Applies every rule to `entity`; returns the reference codes it needed
-/// but that are not known.
+/// Forgets the older copies of entity `id` that waited for a reference.
+fn forget_waiting(state: &mut State, id: &str) {
+    for code in state.waiting_on.remove(id).unwrap_or_default() {
+        let removed = state.pending.get_mut(&code).and_then(|w| w.remove(id));
+        if removed.is_some() {
+            state.pending_count = state.pending_count.saturating_sub(1);
+        }
+    }
+}
+
+/// What applying the rules to an entity found.
+#[derive(Debug, Default)]
+struct Applied {
+    /// Reference codes it needed that are not known.
+    missing: Vec<String>,
+    /// The references it consulted.
+    consulted: Stamp,
+}
+
+impl Applied {
+    /// The stamp to publish the entity with: only if nothing is missing.
+    fn stamp(&self) -> Option<Stamp> {
+        self.missing.is_empty().then(|| self.consulted.clone())
+    }
+}
+
+/// Applies every rule to `entity`.
 fn apply(
     rules: &[Rule],
     references: &HashMap<String, Reference>,
     entity: &mut Canonical<Attributes>,
-) -> Vec<String> {
-    let mut missing = Vec::new();
+) -> Applied {
+    let mut applied = Applied::default();
+    let missing = &mut applied.missing;
     let own_source = entity.source.clone();
     for rule in rules {
         match (&mut entity.attributes, rule.target) {
@@ -271,6 +315,7 @@ fn apply(
                     missing.push(code);
                     continue;
                 };
+                applied.consulted.consulted(&code, &reference.origin);
                 let own = entity
                     .provenance
                     .origin_of("cost_center_name")
@@ -296,6 +341,7 @@ fn apply(
                         missing.push(cost_center.code.clone());
                         continue;
                     };
+                    applied.consulted.consulted(&cost_center.code, &reference.origin);
                     cost_center.name = Some(reference.name.clone());
                     credit(
                         &mut entity.provenance,
@@ -311,7 +357,7 @@ fn apply(
             _ => {}
         }
     }
-    missing
+    applied
 }
 
 /// Records `origin` as the producer of `field`, dropping origins no field

@@ -10,11 +10,13 @@ use std::time::Duration;
 use canonflow_canonical::{Catalog, wire};
 use canonflow_common::kafka::{KafkaConfig, partition_count};
 use canonflow_common::topics::Topics;
+use canonflow_common::headers;
 use rdkafka::Message;
+use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-use super::Enrichment;
+use super::{Enrichment, Stamp};
 
 /// The running tail; stops when dropped.
 #[derive(Debug)]
@@ -85,6 +87,9 @@ fn follow(consumer: &BaseConsumer, catalog: &Catalog, enrichment: &Enrichment, s
                 let Some(payload) = message.payload() else {
                     continue;
                 };
+                if confirmed(enrichment, &message) {
+                    continue;
+                }
                 match wire::decode_any(catalog, payload) {
                     Ok(entity) => enrichment.learn(&entity),
                     Err(e) => tracing::debug!(
@@ -97,5 +102,19 @@ fn follow(consumer: &BaseConsumer, catalog: &Catalog, enrichment: &Enrichment, s
                 }
             }
         }
+    }
+}
+
+/// Whether `message` carries an enrichment stamp that still holds, so that
+/// it has been learned from without decoding it.
+fn confirmed(enrichment: &Enrichment, message: &BorrowedMessage<'_>) -> bool {
+    let stamp = message
+        .headers()
+        .and_then(|h| h.iter().find(|h| h.key == headers::ENRICHED_FROM))
+        .and_then(|h| Stamp::parse(h.value?));
+    let id = message.key().and_then(|k| std::str::from_utf8(k).ok());
+    match (stamp, id) {
+        (Some(stamp), Some(id)) => enrichment.confirm(id, &stamp),
+        _ => false,
     }
 }

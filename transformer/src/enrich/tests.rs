@@ -12,7 +12,7 @@ use canonflow_canonical::{
 };
 use chrono::{TimeZone, Utc};
 
-use super::{Enrichment, Rule, Target};
+use super::{Enrichment, Rule, Stamp, Target};
 
 fn envelope(id: &str, source: &str, attributes: Attributes) -> Canonical<Attributes> {
     let origin = Origin {
@@ -135,4 +135,60 @@ fn requeued_reemits_come_back_first_in_their_order() {
         ids(&enrichment.take_reemits(10)),
         ["id-W1", "id-W2", "id-W3"]
     );
+}
+
+fn cost_center_name(entity: &Canonical<Attributes>) -> Option<&str> {
+    match &entity.attributes {
+        Attributes::Worker(worker) => worker.cost_center_name.as_deref(),
+        other => panic!("not a worker: {other:?}"),
+    }
+}
+
+#[test]
+fn an_entity_stamped_with_the_references_known_is_not_decoded_until_one_changes() {
+    let enrichment = enrichment();
+    let mut unknown = worker("W0");
+    assert_eq!(enrichment.apply(&mut unknown), None, "a reference missing");
+    assert_eq!(enrichment.apply(&mut cost_center()), None, "not enriched");
+
+    enrichment.learn(&cost_center());
+    let mut mapped = worker("W1");
+    let stamp = enrichment.apply(&mut mapped).expect("nothing missing");
+    assert_eq!(cost_center_name(&mapped), Some("Sales"));
+    let read_back = Stamp::parse(stamp.to_header().as_bytes()).unwrap();
+    assert_eq!(read_back, stamp);
+    assert!(enrichment.confirm(&mapped.canonical_id, &read_back));
+    assert!(enrichment.take_reemits(10).is_empty());
+
+    // A newer version of the cost center: the stamp no longer holds, and
+    // the decoded entity is re-emitted with the new name and a new stamp.
+    let mut renamed = cost_center();
+    renamed.version.raw_offset = 2;
+    renamed.provenance.origins[0].raw_offset = 2;
+    if let Attributes::CostCenter(cost_center) = &mut renamed.attributes {
+        cost_center.name = "Field Sales".into();
+    }
+    enrichment.learn(&renamed);
+    assert!(!enrichment.confirm(&mapped.canonical_id, &read_back));
+    enrichment.learn(&mapped);
+    let reemits = enrichment.take_reemits(10);
+    assert_eq!(reemits.len(), 1);
+    let catalog = Catalog::embedded().unwrap();
+    let reemitted = wire::decode_any(&catalog, &reemits[0].payload).unwrap();
+    assert_eq!(cost_center_name(&reemitted), Some("Field Sales"));
+    let stamp = reemits[0].stamp.as_ref().expect("nothing missing");
+    assert!(enrichment.confirm(&mapped.canonical_id, stamp));
+    assert!(!enrichment.confirm(&mapped.canonical_id, &Stamp::parse(b"[[\"CC9\",\"raw\",0,1,1]]").unwrap()));
+    assert_eq!(Stamp::parse(b"not json"), None);
+}
+
+#[test]
+fn a_confirmed_newer_version_supersedes_the_copy_that_waited() {
+    let enrichment = enrichment();
+    enrichment.learn(&worker("W1"));
+    // A newer version without a cost center read back, stamped with no
+    // reference at all: the older copy no longer waits.
+    assert!(enrichment.confirm("id-W1", &Stamp::default()));
+    enrichment.learn(&cost_center());
+    assert!(enrichment.take_reemits(10).is_empty());
 }

@@ -1,9 +1,10 @@
-//! One batch's way through its transaction, in three steps so that the
-//! next batch can be gathered and mapped while this one commits:
-//! [`Pipeline::prepare`] maps the records into outputs (no Kafka),
-//! [`Pipeline::produce`] sends them and the offsets in a transaction and
-//! starts the commit on its own thread, [`Pipeline::settle`] waits for the
-//! commit and records what it committed — or rewinds for a retry.
+//! One batch's way through its transaction, in steps so that the batches
+//! before and after it are worked on meanwhile: [`Pipeline::start_mapping`]
+//! maps the records on threads of their own, [`Pipeline::prepare`] turns
+//! what they mapped into outputs (no Kafka), [`Pipeline::produce`] sends
+//! them and the offsets in a transaction and starts the commit on its own
+//! thread, [`Pipeline::settle`] waits for the commit and records what it
+//! committed — or rewinds for a retry.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,21 +20,46 @@ use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tracing::field::Empty;
 
-use super::map::{Mapped, Mapper};
+use super::map::{Job, Mapped, Mapper};
 use super::{BatchError, Pipeline, TRANSACTION_TIMEOUT};
 use crate::enrich::Reemit;
 use crate::metrics::BatchCounts;
 use crate::outputs::{self, Output, Transformed};
 use crate::{Error, Totals};
 
+/// A batch being mapped, and the re-emits that go out in its transaction.
+pub(super) struct Mapping {
+    job: Job,
+    reemits: Vec<Reemit>,
+    /// How long gathering the batch took.
+    gathered: Duration,
+}
+
+impl Mapping {
+    pub fn batch(&self) -> &[OwnedMessage] {
+        &self.job.batch
+    }
+
+    /// Whether it is mapped, so that preparing it will not wait.
+    pub fn is_done(&self) -> bool {
+        self.job.is_done()
+    }
+
+    /// For a batch not produced after all: waits for its threads, and
+    /// returns its re-emits, to be put back.
+    pub fn unproduced(mut self, mapper: &Mapper) -> Vec<Reemit> {
+        self.job.finish(mapper);
+        self.reemits
+    }
+}
+
 /// A batch mapped and encoded, not yet produced.
 pub(super) struct Prepared {
     outputs: Vec<Output>,
     totals: Totals,
     counts: BatchCounts,
-    fanout: Fanout,
+    fanout: Arc<Fanout>,
     started: Instant,
-    /// How long gathering the batch and mapping it took.
     gathered: Duration,
     mapped: Duration,
 }
@@ -42,24 +68,27 @@ pub(super) struct Prepared {
 pub(super) struct InFlight {
     commit: CommitThread,
     offsets: Option<TopicPartitionList>,
-    batch: Vec<OwnedMessage>,
+    batch: Arc<Vec<OwnedMessage>>,
     reemits: Vec<Reemit>,
     prepared: Prepared,
 }
 
+/// A batch whose transaction failed: aborted, its records (and those read
+/// after them) rewound; its re-emits are to be put back.
+pub(super) struct Failed {
+    pub error: BatchError,
+    pub reemits: Vec<Reemit>,
+}
+
 impl Pipeline {
-    /// Maps and encodes `batch` (gathered in `gathered`), next to the
-    /// `reemits` (encoded already). Only a tripped dead-letter limit fails
-    /// it (fatal).
-    pub(super) fn prepare(
-        &mut self,
-        batch: &[OwnedMessage],
+    /// Starts mapping `batch` (gathered in `gathered`) on threads of its
+    /// own; `reemits` (encoded already) go out in the same transaction.
+    pub(super) fn start_mapping(
+        &self,
+        batch: Vec<OwnedMessage>,
         gathered: Duration,
-        reemits: &[Reemit],
-    ) -> Result<Prepared, Error> {
-        let started = Instant::now();
-        let mut totals = Totals::default();
-        let mut counts = BatchCounts::new();
+        reemits: Vec<Reemit>,
+    ) -> Mapping {
         let mut fanout = Fanout::new(tracing::info_span!(
             parent: None,
             spans::TRANSFORM_BATCH,
@@ -67,32 +96,36 @@ impl Pipeline {
             reemitted = reemits.len(),
             trace_id = Empty,
         ));
+        // Every record's trace counted first; then the threads only read.
+        for message in &batch {
+            let parent = headers::text(message.headers(), headers::TRACEPARENT);
+            fanout.count(parent, 1, || map_span(message));
+        }
+        Mapping {
+            job: self.mapper.start(batch, fanout),
+            reemits,
+            gathered,
+        }
+    }
+
+    /// Waits for `mapping` and turns it into outputs: its re-emits, then
+    /// its records in the order they were read. Only a tripped dead-letter
+    /// limit fails it (fatal).
+    pub(super) fn prepare(&mut self, mapping: &mut Mapping) -> Result<Prepared, Error> {
+        let (mapped, mapped_in) = mapping.job.finish(&self.mapper);
+        let fanout = Arc::clone(&mapping.job.fanout);
         let span = fanout.batch().clone();
         let _entered = span.enter();
-        let mut outputs = Vec::with_capacity(batch.len() + reemits.len());
-        for entity in reemits {
-            let carried = fanout.carry(None, 0, tracing::Span::none);
-            outputs.push(outputs::reemit(entity, &self.topics, carried));
+        let mut totals = Totals::default();
+        let mut counts = BatchCounts::new();
+        let batch = mapping.batch();
+        let mut outputs = Vec::with_capacity(batch.len() + mapping.reemits.len());
+        for entity in &mapping.reemits {
+            // Re-emits carry the batch's trace context.
+            let traceparent = fanout.traceparent(None);
+            outputs.push(outputs::reemit(entity, &self.mapper.topics, traceparent));
         }
-        totals.reemitted = reemits.len() as u64;
-        // Every record's trace counted first; then the threads only read.
-        let parents: Vec<Option<&str>> = batch
-            .iter()
-            .map(|m| headers::text(m.headers(), headers::TRACEPARENT))
-            .collect();
-        for (message, parent) in batch.iter().zip(&parents) {
-            fanout.count(*parent, 1, || map_span(message));
-        }
-        let mapped = Mapper {
-            mappings: &self.mappings,
-            enrichment: &self.enrichment,
-            catalog: &self.catalog,
-            topics: &self.topics,
-            drift: self.drift.as_ref(),
-            fanout: &fanout,
-            span: &span,
-        }
-        .map(batch, &parents, self.map_threads);
+        totals.reemitted = mapping.reemits.len() as u64;
         for (
             message,
             Mapped {
@@ -133,35 +166,35 @@ impl Pipeline {
             totals,
             counts,
             fanout,
-            started,
-            gathered,
-            mapped: started.elapsed(),
+            started: mapping.job.started,
+            gathered: mapping.gathered,
+            mapped: mapped_in,
         })
     }
 
-    /// Begins a transaction, sends the outputs and the offsets, and starts
-    /// the commit on its own thread. On failure the transaction is aborted,
-    /// `batch` rewound and `reemits` put back.
+    /// Begins a transaction, sends `mapping`'s outputs and offsets, and
+    /// starts the commit on its own thread. On failure the transaction is
+    /// aborted, and `mapping`'s records and `later` (read after them)
+    /// rewound; its re-emits stay in `mapping`.
     pub(super) fn produce(
         &mut self,
         mut prepared: Prepared,
-        batch: Vec<OwnedMessage>,
-        reemits: Vec<Reemit>,
+        mapping: &mut Mapping,
+        later: &[OwnedMessage],
     ) -> Result<InFlight, BatchError> {
         let span = prepared.fanout.batch().clone();
         let _entered = span.enter();
         let outputs = std::mem::take(&mut prepared.outputs);
-        match self.transact(outputs, &batch) {
+        match self.transact(outputs, mapping.batch()) {
             Ok((commit, offsets)) => Ok(InFlight {
                 commit,
                 offsets,
-                batch,
-                reemits,
+                batch: Arc::clone(&mapping.job.batch),
+                reemits: std::mem::take(&mut mapping.reemits),
                 prepared,
             }),
             Err(e) => {
-                self.rewind(&batch);
-                self.enrichment.requeue(reemits);
+                self.rewind(mapping.batch().iter().chain(later));
                 Err(e)
             }
         }
@@ -199,13 +232,13 @@ impl Pipeline {
     }
 
     /// Waits for `in_flight`'s commit. Committed: records its counts and
-    /// tells the consumer the offsets. Not: aborts, rewinds its batch and
-    /// `next` (read after it), and puts its re-emits back.
+    /// tells the consumer the offsets. Not: aborts, and rewinds its batch
+    /// and `later` (the batches read after it, in order).
     pub(super) fn settle(
         &mut self,
         in_flight: InFlight,
-        next: &[OwnedMessage],
-    ) -> Result<(), BatchError> {
+        later: &[&[OwnedMessage]],
+    ) -> Result<(), Failed> {
         let InFlight {
             commit,
             offsets,
@@ -218,9 +251,11 @@ impl Pipeline {
         let waited = waiting.elapsed();
         if let Err(e) = committed {
             self.abort();
-            self.rewind(batch.iter().chain(next));
-            self.enrichment.requeue(reemits);
-            return Err(BatchError::kafka(e));
+            self.rewind(batch.iter().chain(later.iter().flat_map(|b| b.iter())));
+            return Err(Failed {
+                error: BatchError::kafka(e),
+                reemits,
+            });
         }
         if let Some(offsets) = offsets {
             self.store_offsets(&offsets);
@@ -245,7 +280,10 @@ impl Pipeline {
             commit_wait_ms = waited.as_millis(),
             "batch committed"
         );
-        fanout.finish();
+        // The mapping threads have let go of the spans by now.
+        if let Ok(fanout) = Arc::try_unwrap(fanout) {
+            fanout.finish();
+        }
         self.totals.add(&totals);
         Ok(())
     }

@@ -1,20 +1,23 @@
-//! Mapping one batch on several threads.
+//! Mapping one batch on threads of its own, while the pipeline's thread
+//! produces the batch before it and gathers the one after.
 //!
 //! Mapping a raw record needs only the record, the mappings and the
 //! references known (`Enrichment`, behind its own lock), so a batch is cut
 //! into contiguous chunks, one per thread, and the results are put back in
 //! the batch's order: what follows mapping (the dead-letter guard, the
-//! counts, producing) sees the records exactly as they were read. One
-//! thread maps on the pipeline's own thread without spawning.
+//! counts, producing) sees the records exactly as they were read.
 //!
 //! Inside a batch, a worker mapped on one thread may miss a cost center
 //! mapped at the same moment on another; it is then re-emitted enriched
 //! once the cost center is known, as for any late reference.
 
-use std::sync::Mutex;
-use std::time::Instant;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use canonflow_canonical::Catalog;
+use canonflow_common::headers;
 use canonflow_common::observe::trace::Fanout;
 use canonflow_common::topics::Topics;
 use rdkafka::message::OwnedMessage;
@@ -27,17 +30,17 @@ use crate::outputs::{Transformed, transform};
 /// Fewer records than this per thread are not worth a thread.
 const MIN_CHUNK: usize = 512;
 
-/// What mapping needs, shared by the threads.
-pub(super) struct Mapper<'a> {
-    pub mappings: &'a Mappings,
-    pub enrichment: &'a Enrichment,
-    pub catalog: &'a Catalog,
-    pub topics: &'a Topics,
-    pub drift: Option<&'a Mutex<DriftWatch>>,
-    /// The batch's spans, every record counted (`Fanout::count`).
-    pub fanout: &'a Fanout,
-    /// The batch's span, entered by each thread for what it logs.
-    pub span: &'a tracing::Span,
+/// What mapping needs, owned, so that its threads can outlive a call.
+#[derive(Debug, Clone)]
+pub struct Mapper {
+    pub mappings: Arc<Mappings>,
+    pub enrichment: Enrichment,
+    pub catalog: Arc<Catalog>,
+    pub topics: Topics,
+    /// Drift in the raw records' shape, when `watch_drift` is on.
+    pub drift: Option<Arc<Mutex<DriftWatch>>>,
+    /// Threads that map a batch (`map_threads`).
+    pub threads: usize,
 }
 
 /// One raw record mapped, and how long that took.
@@ -46,78 +49,101 @@ pub(super) struct Mapped {
     pub seconds: f64,
 }
 
-impl Mapper<'_> {
-    /// Maps `batch` (each record with its trace context from `parents`) on
-    /// up to `threads` threads; the results are in `batch`'s order.
-    pub fn map(
-        &self,
-        batch: &[OwnedMessage],
-        parents: &[Option<&str>],
-        threads: usize,
-    ) -> Vec<Mapped> {
-        let threads = threads.clamp(1, batch.len().div_ceil(MIN_CHUNK).max(1));
-        if threads == 1 {
-            return self.map_chunk(batch, parents);
-        }
-        let chunk = batch.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = batch
-                .chunks(chunk)
-                .zip(parents.chunks(chunk))
-                .map(|(records, parents)| {
-                    std::thread::Builder::new()
-                        .name("transformer-map".into())
-                        .spawn_scoped(scope, move || self.map_chunk(records, parents))
-                })
-                .collect();
-            let mut mapped = Vec::with_capacity(batch.len());
-            for (handle, (records, parents)) in handles
-                .into_iter()
-                .zip(batch.chunks(chunk).zip(parents.chunks(chunk)))
-            {
-                // A thread that could not be started (or that panicked,
-                // which mapping does not do) leaves its chunk to this one.
-                match handle
-                    .map_err(|_| ())
-                    .and_then(|h| h.join().map_err(|_| ()))
-                {
-                    Ok(chunk) => mapped.extend(chunk),
-                    Err(()) => mapped.extend(self.map_chunk(records, parents)),
-                }
-            }
-            mapped
-        })
+/// A batch being mapped.
+pub(super) struct Job {
+    pub batch: Arc<Vec<OwnedMessage>>,
+    /// The batch's spans, every record counted (`Fanout::count`).
+    pub fanout: Arc<Fanout>,
+    pub started: Instant,
+    chunks: Vec<(Range<usize>, Option<JoinHandle<Vec<Mapped>>>)>,
+}
+
+impl Job {
+    /// Whether every thread is done, so that [`finish`](Self::finish)
+    /// will not wait.
+    pub fn is_done(&self) -> bool {
+        self.chunks
+            .iter()
+            .all(|(_, h)| h.as_ref().is_none_or(JoinHandle::is_finished))
     }
 
-    fn map_chunk(&self, records: &[OwnedMessage], parents: &[Option<&str>]) -> Vec<Mapped> {
-        let _entered = self.span.enter();
-        records
+    /// Waits for the threads; the records mapped, in the batch's order, and
+    /// how long mapping took. A thread that could not be started (or that
+    /// panicked, which mapping does not do) leaves its chunk to this one.
+    pub fn finish(&mut self, mapper: &Mapper) -> (Vec<Mapped>, Duration) {
+        let mut mapped = Vec::with_capacity(self.batch.len());
+        for (range, handle) in std::mem::take(&mut self.chunks) {
+            match handle.and_then(|h| h.join().ok()) {
+                Some(chunk) => mapped.extend(chunk),
+                None => mapped.extend(mapper.map_chunk(&self.batch, &self.fanout, range)),
+            }
+        }
+        (mapped, self.started.elapsed())
+    }
+}
+
+impl Mapper {
+    /// Starts mapping `batch` on up to `threads` threads; `fanout` must
+    /// have counted every record's trace context.
+    pub(super) fn start(&self, batch: Vec<OwnedMessage>, fanout: Fanout) -> Job {
+        let started = Instant::now();
+        let batch = Arc::new(batch);
+        let fanout = Arc::new(fanout);
+        let threads = self
+            .threads
+            .clamp(1, batch.len().div_ceil(MIN_CHUNK).max(1));
+        let chunk = batch.len().div_ceil(threads).max(1);
+        let chunks = (0..batch.len())
+            .step_by(chunk)
+            .map(|start| {
+                let range = start..(start + chunk).min(batch.len());
+                let (mapper, batch, fanout) = (self.clone(), Arc::clone(&batch), Arc::clone(&fanout));
+                let chunk_range = range.clone();
+                let handle = std::thread::Builder::new()
+                    .name("transformer-map".into())
+                    .spawn(move || mapper.map_chunk(&batch, &fanout, chunk_range))
+                    .ok();
+                (range, handle)
+            })
+            .collect();
+        Job {
+            batch,
+            fanout,
+            started,
+            chunks,
+        }
+    }
+
+    fn map_chunk(&self, batch: &[OwnedMessage], fanout: &Fanout, range: Range<usize>) -> Vec<Mapped> {
+        let _entered = fanout.batch().enter();
+        batch[range]
             .iter()
-            .zip(parents)
-            .map(|(message, parent)| self.map_one(message, *parent))
+            .map(|message| self.map_one(message, fanout))
             .collect()
     }
 
-    fn map_one(&self, message: &OwnedMessage, parent: Option<&str>) -> Mapped {
+    fn map_one(&self, message: &OwnedMessage, fanout: &Fanout) -> Mapped {
+        use rdkafka::Message as _;
         let started = Instant::now();
+        let parent = headers::text(message.headers(), headers::TRACEPARENT);
         // The drift watch sees the payload the mapping parsed; only records
         // the mapping did not parse are parsed for it alone.
         let mut observed = false;
         let transformed = transform(
             message,
-            self.mappings,
-            self.enrichment,
-            self.catalog,
-            self.topics,
-            self.fanout.traceparent(parent),
+            &self.mappings,
+            &self.enrichment,
+            &self.catalog,
+            &self.topics,
+            fanout.traceparent(parent),
             &mut |source, stream, record| {
-                if let Some(drift) = self.drift {
+                if let Some(drift) = &self.drift {
                     lock(drift).observe_parsed(source, stream, record);
                 }
                 observed = true;
             },
         );
-        if let Some(drift) = self.drift.filter(|_| !observed) {
+        if let Some(drift) = self.drift.as_ref().filter(|_| !observed) {
             lock(drift).observe_record(message);
         }
         Mapped {

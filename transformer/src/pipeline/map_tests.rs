@@ -103,26 +103,27 @@ fn several_threads_map_a_batch_as_one_thread_does_and_in_its_order() {
     // No enrichment rules: with them, which worker sees which cost center
     // depends on the threads' timing (a late reference, re-emitted).
     let enrichment = Enrichment::new(Vec::new(), 10, Arc::clone(&catalog));
-    let drift = Mutex::new(DriftWatch::default());
-    let span = tracing::Span::none();
-    let fanout = Fanout::new(tracing::info_span!(
-        "batch",
-        trace_id = tracing::field::Empty
-    ));
-    let mapper = Mapper {
-        mappings: &mappings,
-        enrichment: &enrichment,
-        catalog: &catalog,
-        topics: &topics,
-        drift: Some(&drift),
-        fanout: &fanout,
-        span: &span,
+    let mut mapper = Mapper {
+        mappings: Arc::new(mappings),
+        enrichment,
+        catalog,
+        topics,
+        drift: Some(Arc::new(Mutex::new(DriftWatch::default()))),
+        threads: 1,
     };
     let batch = raw_records(5_000);
-    let parents = vec![None; batch.len()];
+    let map = |mapper: &Mapper| {
+        let fanout = Fanout::new(tracing::info_span!(
+            "batch",
+            trace_id = tracing::field::Empty
+        ));
+        let mut job = mapper.start(batch.clone(), fanout);
+        summary(job.finish(mapper).0)
+    };
 
-    let one = summary(mapper.map(&batch, &parents, 1));
-    let four = summary(mapper.map(&batch, &parents, 4));
+    let one = map(&mapper);
+    mapper.threads = 4;
+    let four = map(&mapper);
 
     assert_eq!(one.len(), batch.len());
     let dead = one.iter().filter(|r| r.0 == "dead letter").count();

@@ -12,26 +12,29 @@
 //! is produced: with eager rebalancing every partition then resumes from its
 //! committed offset ([`GroupContext`]).
 //!
-//! One transaction at a time, but overlapped with the work around it: while
-//! batch N commits on its own thread, batch N+1 is gathered and mapped
-//! ([`batch`]); N+1's transaction begins only after N's commit returned. A
-//! revoke waits for the commit in flight ([`CommitInFlight`]), so the next
-//! owner of a partition reads offsets that include it.
+//! One transaction at a time, but overlapped with the work around it
+//! ([`batch`]): while batch N commits on its own thread, N+1 is produced
+//! on this one and N+2 is mapped on threads of its own ([`map`]), then
+//! N+3 gathered. N+1's transaction begins only after N's commit returned.
+//! A revoke waits for the commit in flight ([`CommitInFlight`]), so the
+//! next owner of a partition reads offsets that include it; a batch mapped
+//! but not produced when the group rebalances is dropped like one
+//! gathered.
 
 mod batch;
 mod map;
 
+pub use map::Mapper;
+
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use canonflow_canonical::Catalog;
 use canonflow_common::Shutdown;
 #[cfg(doc)]
 use canonflow_common::kafka::CommitInFlight;
 use canonflow_common::kafka::{GroupContext, IdleExit};
 use canonflow_common::observe::health;
-use canonflow_common::topics::Topics;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -39,14 +42,12 @@ use rdkafka::message::OwnedMessage;
 use rdkafka::producer::{DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-use crate::drift::DriftWatch;
-use crate::enrich::{Enrichment, Reemit};
+use crate::enrich::Reemit;
 use crate::guard::Guard;
-use crate::mapping::Mappings;
 use crate::metrics;
 use crate::{Error, Totals};
 
-use batch::InFlight;
+use batch::{Failed, InFlight, Mapping};
 
 /// Transaction calls wait at most this long.
 const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -57,10 +58,8 @@ pub struct Pipeline {
     pub consumer: BaseConsumer<GroupContext>,
     /// Shared with the thread a commit runs on.
     pub producer: Arc<ThreadedProducer<DefaultProducerContext>>,
-    pub mappings: Mappings,
-    pub catalog: Arc<Catalog>,
-    pub enrichment: Enrichment,
-    pub topics: Topics,
+    /// Maps batches; its enrichment and topics are the pipeline's too.
+    pub mapper: Mapper,
     pub batch_records: usize,
     pub batch_time: Duration,
     pub guard: Guard,
@@ -69,11 +68,6 @@ pub struct Pipeline {
     pub totals: Totals,
     /// Streams without a mapping seen so far (each is logged once).
     pub unmapped: HashSet<(String, String)>,
-    /// Drift in the raw records' shape, when `watch_drift` is on; shared by
-    /// the mapping threads.
-    pub drift: Option<Mutex<DriftWatch>>,
-    /// Threads that map a batch (`map_threads`).
-    pub map_threads: usize,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -86,53 +80,84 @@ impl std::fmt::Debug for Pipeline {
 
 impl Pipeline {
     /// Runs until `shutdown` or a fatal error; a batch in flight when
-    /// shutdown comes is finished (committed) first.
+    /// shutdown comes is finished (committed) first, one only mapped is
+    /// read again on the next start.
     pub fn run(&mut self, shutdown: &Shutdown) -> Result<(), Error> {
+        let raw = self.mapper.topics.raw();
         self.producer
             .init_transactions(TRANSACTION_TIMEOUT)
             .map_err(|e| Error::Kafka(format!("initializing transactions: {e}")))?;
         self.consumer
-            .subscribe(&[&self.topics.raw()])
-            .map_err(|e| Error::Kafka(format!("subscribing to {}: {e}", self.topics.raw())))?;
+            .subscribe(&[&raw])
+            .map_err(|e| Error::Kafka(format!("subscribing to {raw}: {e}")))?;
         metrics::started();
         let mut backoff = Duration::from_millis(200);
         let mut in_flight: Option<InFlight> = None;
-        while !shutdown.is_triggered() {
+        // The batch gathered last time round, being mapped meanwhile.
+        let mut mapping: Option<Mapping> = None;
+        let outcome = loop {
+            if shutdown.is_triggered() {
+                break Ok(());
+            }
             health().beat();
             let gathering = Instant::now();
-            let batch = self.gather(shutdown);
+            let (batch, rebalanced) = self.gather(shutdown, mapping.as_ref());
             let gathered = gathering.elapsed();
+            if rebalanced && let Some(stale) = mapping.take() {
+                // Its partitions resume from their committed offsets.
+                tracing::debug!(
+                    dropped = stale.batch().len(),
+                    "group rebalanced; a batch mapped before it dropped"
+                );
+                self.discard(stale);
+            }
             // As many re-emits as raw records at most, so that a transaction
             // stays the size configured however many entities a reference
             // resolved at once.
-            let reemits = self.enrichment.take_reemits(self.batch_records);
-            let outcome = if batch.is_empty() && reemits.is_empty() {
-                // Nothing new: finish what is in flight, then see whether to stop.
-                let settled = in_flight
-                    .take()
-                    .map_or(Ok(()), |previous| self.settle(previous, &[]));
-                if settled.is_ok() && self.idle.due(&self.consumer) {
-                    tracing::info!("no raw records for the configured idle time; exiting");
-                    break;
-                }
-                settled
-            } else {
+            let reemits = self.mapper.enrichment.take_reemits(self.batch_records);
+            let mut next = (!batch.is_empty() || !reemits.is_empty()).then(|| {
                 self.idle.active();
-                self.next_transaction(&mut in_flight, batch, gathered, reemits)
+                self.start_mapping(batch, gathered, reemits)
+            });
+            let outcome = match mapping.take() {
+                Some(ready) => self.next_transaction(&mut in_flight, ready, &mut next),
+                None if next.is_some() => Ok(()),
+                None => {
+                    // Nothing new: finish what is in flight, then see whether to stop.
+                    let settled = in_flight.take().map_or(Ok(()), |previous| {
+                        self.settle(previous, &[]).map_err(|f| self.give_back([f.reemits], f.error))
+                    });
+                    if settled.is_ok() && self.idle.due(&self.consumer) {
+                        tracing::info!("no raw records for the configured idle time; exiting");
+                        break Ok(());
+                    }
+                    settled
+                }
             };
+            mapping = next;
             match outcome {
                 Ok(()) => backoff = Duration::from_millis(200),
-                Err(BatchError::Fatal(e)) => return Err(e),
+                Err(BatchError::Fatal(e)) => break Err(e),
                 Err(BatchError::Retry(e)) => {
                     tracing::warn!(error = %e, retry_in = ?backoff, "batch not committed; rewinding to retry");
                     wait(shutdown, backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
+        };
+        if let Some(unproduced) = mapping {
+            self.discard(unproduced);
         }
+        outcome?;
         match in_flight.map(|last| self.settle(last, &[])) {
-            Some(Err(BatchError::Fatal(e))) => Err(e),
-            Some(Err(BatchError::Retry(e))) => {
+            Some(Err(Failed {
+                error: BatchError::Fatal(e),
+                ..
+            })) => Err(e),
+            Some(Err(Failed {
+                error: BatchError::Retry(e),
+                ..
+            })) => {
                 tracing::warn!(error = %e, "the last batch was not committed; it is read again on the next start");
                 Ok(())
             }
@@ -140,53 +165,92 @@ impl Pipeline {
         }
     }
 
-    /// Maps `batch` while the previous transaction commits, waits for that
-    /// commit, then starts `batch`'s own.
+    /// Waits for `ready`'s mapping, waits for the previous transaction's
+    /// commit, then starts `ready`'s own — while `next` is being mapped.
+    /// On failure `next` is dropped: it was rewound with the failed batch.
     fn next_transaction(
         &mut self,
         in_flight: &mut Option<InFlight>,
-        batch: Vec<OwnedMessage>,
-        gathered: Duration,
-        reemits: Vec<Reemit>,
+        mut ready: Mapping,
+        next: &mut Option<Mapping>,
     ) -> Result<(), BatchError> {
-        let prepared = self.prepare(&batch, gathered, &reemits);
-        if let Some(previous) = in_flight.take()
-            && let Err(e) = self.settle(previous, &batch)
-        {
-            self.enrichment.requeue(reemits);
-            return Err(e);
-        }
-        let prepared = prepared.map_err(BatchError::Fatal)?;
-        *in_flight = Some(self.produce(prepared, batch, reemits)?);
-        Ok(())
+        let prepared = self.prepare(&mut ready);
+        let later = next.as_ref().map_or(&[][..], Mapping::batch);
+        let mut failed = Vec::new();
+        let outcome = match in_flight.take().map(|previous| self.settle(previous, &[ready.batch(), later])) {
+            Some(Err(f)) => {
+                failed.push(f.reemits);
+                Err(f.error)
+            }
+            _ => match prepared {
+                Err(e) => Err(BatchError::Fatal(e)),
+                Ok(prepared) => self
+                    .produce(prepared, &mut ready, later)
+                    .map(|produced| *in_flight = Some(produced)),
+            },
+        };
+        let Err(error) = outcome else {
+            return Ok(());
+        };
+        failed.push(ready.unproduced(&self.mapper));
+        failed.extend(next.take().map(|next| next.unproduced(&self.mapper)));
+        Err(self.give_back(failed, error))
     }
 
-    /// Up to `batch_records` raw records or `batch_time` of polling; what
-    /// was gathered before a rebalance is dropped.
-    fn gather(&mut self, shutdown: &Shutdown) -> Vec<OwnedMessage> {
+    /// Puts back the re-emits of failed or dropped batches, given oldest
+    /// batch first, so that they go out again in the order taken; returns
+    /// `error`.
+    fn give_back<E>(&self, reemits: impl IntoIterator<Item = Vec<Reemit>>, error: E) -> E {
+        let reemits: Vec<Vec<Reemit>> = reemits.into_iter().collect();
+        for batch in reemits.into_iter().rev() {
+            self.mapper.enrichment.requeue(batch);
+        }
+        error
+    }
+
+    /// Drops a batch mapped but not to be produced (its records are read
+    /// again), once its threads are done; puts its re-emits back.
+    fn discard(&self, mapping: Mapping) {
+        self.give_back([mapping.unproduced(&self.mapper)], ());
+    }
+
+    /// Up to `batch_records` raw records or `batch_time` of polling, less
+    /// when `mapping` is done and nothing more is waiting; what was gathered
+    /// before a rebalance is dropped. True if the group rebalanced.
+    fn gather(
+        &mut self,
+        shutdown: &Shutdown,
+        mapping: Option<&Mapping>,
+    ) -> (Vec<OwnedMessage>, bool) {
         let mut seen = self.consumer.context().rebalances();
         let deadline = Instant::now() + self.batch_time;
         let mut batch = Vec::new();
+        let mut rebalanced = false;
         while batch.len() < self.batch_records && !shutdown.is_triggered() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
             let polled = self.consumer.poll(left.min(Duration::from_millis(100)));
-            if self.consumer.context().rebalanced_since(&mut seen) && !batch.is_empty() {
-                tracing::debug!(
-                    dropped = batch.len(),
-                    "group rebalanced; records gathered before dropped"
-                );
-                batch.clear();
+            if self.consumer.context().rebalanced_since(&mut seen) {
+                rebalanced = true;
+                if !batch.is_empty() {
+                    tracing::debug!(
+                        dropped = batch.len(),
+                        "group rebalanced; records gathered before dropped"
+                    );
+                    batch.clear();
+                }
             }
             match polled {
                 Some(Ok(message)) => batch.push(message.detach()),
                 Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
+                // Nothing waiting: do not keep a mapped batch waiting too.
+                None if mapping.is_some_and(Mapping::is_done) => break,
                 None => {}
             }
         }
-        batch
+        (batch, rebalanced)
     }
 
     /// Tells the consumer what the transaction committed: offsets are
