@@ -102,13 +102,19 @@ pub fn text<'a, H: Headers>(headers: Option<&'a H>, name: &str) -> Option<&'a st
 /// [`TRACEPARENT`]; never [`ENRICHED_FROM`], which only the transformer
 /// writes about what it sends.
 pub fn carried(own: Option<&OwnedHeaders>, traceparent: Option<&str>) -> OwnedHeaders {
-    let replaced = |key: &str| key == ENRICHED_FROM || (traceparent.is_some() && key == TRACEPARENT);
-    let untouched = |own: &&OwnedHeaders| traceparent.is_none() && !own.iter().any(|h| replaced(h.key));
+    let replaced =
+        |key: &str| key == ENRICHED_FROM || (traceparent.is_some() && key == TRACEPARENT);
+    let untouched =
+        |own: &&OwnedHeaders| traceparent.is_none() && !own.iter().any(|h| replaced(h.key));
     if let Some(own) = own.filter(untouched) {
         return own.clone();
     }
     let mut out = OwnedHeaders::new_with_capacity(own.map_or(0, Headers::count) + 1);
-    for header in own.iter().flat_map(|h| h.iter()).filter(|h| !replaced(h.key)) {
+    for header in own
+        .iter()
+        .flat_map(|h| h.iter())
+        .filter(|h| !replaced(h.key))
+    {
         out = out.insert(header);
     }
     match traceparent {

@@ -78,9 +78,9 @@ pub fn transform(
                 key: Some(entity.canonical_id.into_bytes()),
                 payload: Some(payload),
                 headers: stamped(
-                headers::carried(message.headers(), traceparent),
-                stamp.as_ref(),
-            ),
+                    headers::carried(message.headers(), traceparent),
+                    stamp.as_ref(),
+                ),
             },
             kind,
         },

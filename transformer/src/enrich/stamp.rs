@@ -47,13 +47,15 @@ impl Stamp {
     /// Whether `known` (code → origin of the reference known now) still
     /// gives every consulted reference in the version consulted.
     pub(super) fn holds<'a>(&self, known: impl Fn(&str) -> Option<&'a Origin>) -> bool {
-        self.0.iter().all(|Consulted(code, topic, partition, offset, mapping)| {
-            known(code).is_some_and(|origin| {
-                origin.raw_topic == *topic
-                    && origin.raw_partition == *partition
-                    && origin.raw_offset == *offset
-                    && origin.mapping_version == *mapping
+        self.0
+            .iter()
+            .all(|Consulted(code, topic, partition, offset, mapping)| {
+                known(code).is_some_and(|origin| {
+                    origin.raw_topic == *topic
+                        && origin.raw_partition == *partition
+                        && origin.raw_offset == *offset
+                        && origin.mapping_version == *mapping
+                })
             })
-        })
     }
 }

@@ -261,7 +261,9 @@ fn learn_reference(
         match wire::decode_any(catalog, &waiting) {
             Ok(mut waiting) => {
                 let applied = apply(rules, &state.references, &mut waiting);
-                state.reemits.extend(Reemit::new(catalog, &waiting, &applied));
+                state
+                    .reemits
+                    .extend(Reemit::new(catalog, &waiting, &applied));
             }
             Err(e) => {
                 tracing::warn!(id = %id, error = %e, "an entity waiting for a reference could not be decoded; it is enriched only when it changes or on replay")
@@ -341,7 +343,9 @@ fn apply(
                         missing.push(cost_center.code.clone());
                         continue;
                     };
-                    applied.consulted.consulted(&cost_center.code, &reference.origin);
+                    applied
+                        .consulted
+                        .consulted(&cost_center.code, &reference.origin);
                     cost_center.name = Some(reference.name.clone());
                     credit(
                         &mut entity.provenance,

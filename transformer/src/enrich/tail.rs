@@ -8,12 +8,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use canonflow_canonical::{Catalog, wire};
+use canonflow_common::headers;
 use canonflow_common::kafka::{KafkaConfig, partition_count};
 use canonflow_common::topics::Topics;
-use canonflow_common::headers;
 use rdkafka::Message;
-use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::{Enrichment, Stamp};

@@ -178,7 +178,10 @@ fn an_entity_stamped_with_the_references_known_is_not_decoded_until_one_changes(
     assert_eq!(cost_center_name(&reemitted), Some("Field Sales"));
     let stamp = reemits[0].stamp.as_ref().expect("nothing missing");
     assert!(enrichment.confirm(&mapped.canonical_id, stamp));
-    assert!(!enrichment.confirm(&mapped.canonical_id, &Stamp::parse(b"[[\"CC9\",\"raw\",0,1,1]]").unwrap()));
+    assert!(!enrichment.confirm(
+        &mapped.canonical_id,
+        &Stamp::parse(b"[[\"CC9\",\"raw\",0,1,1]]").unwrap()
+    ));
     assert_eq!(Stamp::parse(b"not json"), None);
 }
 

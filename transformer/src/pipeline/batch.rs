@@ -238,7 +238,7 @@ impl Pipeline {
         &mut self,
         in_flight: InFlight,
         later: &[&[OwnedMessage]],
-    ) -> Result<(), Failed> {
+    ) -> Result<(), Box<Failed>> {
         let InFlight {
             commit,
             offsets,
@@ -252,10 +252,10 @@ impl Pipeline {
         if let Err(e) = committed {
             self.abort();
             self.rewind(batch.iter().chain(later.iter().flat_map(|b| b.iter())));
-            return Err(Failed {
+            return Err(Box::new(Failed {
                 error: BatchError::kafka(e),
                 reemits,
-            });
+            }));
         }
         if let Some(offsets) = offsets {
             self.store_offsets(&offsets);

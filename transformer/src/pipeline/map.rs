@@ -55,8 +55,12 @@ pub(super) struct Job {
     /// The batch's spans, every record counted (`Fanout::count`).
     pub fanout: Arc<Fanout>,
     pub started: Instant,
-    chunks: Vec<(Range<usize>, Option<JoinHandle<Vec<Mapped>>>)>,
+    chunks: Vec<Chunk>,
 }
+
+/// A contiguous part of a batch, and the thread mapping it (none if it
+/// could not be started).
+type Chunk = (Range<usize>, Option<JoinHandle<Vec<Mapped>>>);
 
 impl Job {
     /// Whether every thread is done, so that [`finish`](Self::finish)
@@ -97,7 +101,8 @@ impl Mapper {
             .step_by(chunk)
             .map(|start| {
                 let range = start..(start + chunk).min(batch.len());
-                let (mapper, batch, fanout) = (self.clone(), Arc::clone(&batch), Arc::clone(&fanout));
+                let (mapper, batch, fanout) =
+                    (self.clone(), Arc::clone(&batch), Arc::clone(&fanout));
                 let chunk_range = range.clone();
                 let handle = std::thread::Builder::new()
                     .name("transformer-map".into())
@@ -114,7 +119,12 @@ impl Mapper {
         }
     }
 
-    fn map_chunk(&self, batch: &[OwnedMessage], fanout: &Fanout, range: Range<usize>) -> Vec<Mapped> {
+    fn map_chunk(
+        &self,
+        batch: &[OwnedMessage],
+        fanout: &Fanout,
+        range: Range<usize>,
+    ) -> Vec<Mapped> {
         let _entered = fanout.batch().enter();
         batch[range]
             .iter()

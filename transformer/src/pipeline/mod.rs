@@ -47,7 +47,7 @@ use crate::guard::Guard;
 use crate::metrics;
 use crate::{Error, Totals};
 
-use batch::{Failed, InFlight, Mapping};
+use batch::{InFlight, Mapping};
 
 /// Transaction calls wait at most this long.
 const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -125,7 +125,8 @@ impl Pipeline {
                 None => {
                     // Nothing new: finish what is in flight, then see whether to stop.
                     let settled = in_flight.take().map_or(Ok(()), |previous| {
-                        self.settle(previous, &[]).map_err(|f| self.give_back([f.reemits], f.error))
+                        self.settle(previous, &[])
+                            .map_err(|f| self.give_back([f.reemits], f.error))
                     });
                     if settled.is_ok() && self.idle.due(&self.consumer) {
                         tracing::info!("no raw records for the configured idle time; exiting");
@@ -149,15 +150,9 @@ impl Pipeline {
             self.discard(unproduced);
         }
         outcome?;
-        match in_flight.map(|last| self.settle(last, &[])) {
-            Some(Err(Failed {
-                error: BatchError::Fatal(e),
-                ..
-            })) => Err(e),
-            Some(Err(Failed {
-                error: BatchError::Retry(e),
-                ..
-            })) => {
+        match in_flight.map(|last| self.settle(last, &[]).map_err(|f| f.error)) {
+            Some(Err(BatchError::Fatal(e))) => Err(e),
+            Some(Err(BatchError::Retry(e))) => {
                 tracing::warn!(error = %e, "the last batch was not committed; it is read again on the next start");
                 Ok(())
             }
@@ -177,7 +172,10 @@ impl Pipeline {
         let prepared = self.prepare(&mut ready);
         let later = next.as_ref().map_or(&[][..], Mapping::batch);
         let mut failed = Vec::new();
-        let outcome = match in_flight.take().map(|previous| self.settle(previous, &[ready.batch(), later])) {
+        let outcome = match in_flight
+            .take()
+            .map(|previous| self.settle(previous, &[ready.batch(), later]))
+        {
             Some(Err(f)) => {
                 failed.push(f.reemits);
                 Err(f.error)
