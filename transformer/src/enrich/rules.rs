@@ -1,7 +1,8 @@
-//! Which canonical fields can be enriched, and the declared precedence of
-//! sources for each.
+//! Which canonical fields can be enriched, the declared precedence of
+//! sources for each, and how an enriched field is credited in provenance.
 
-use canonflow_canonical::EntityKind;
+use canonflow_canonical::{EntityKind, Origin, Provenance};
+use chrono::{DateTime, Utc};
 
 use crate::mapping::config::EnrichmentConfig;
 
@@ -74,6 +75,55 @@ impl Rule {
     /// rank the reference wins (it is the system of record for the field).
     pub fn reference_wins(&self, own: &str, reference: &str) -> bool {
         self.rank(reference) <= self.rank(own)
+    }
+}
+
+/// Records `origin` as the producer of `field`, dropping origins no field
+/// names any more (the entity's own, first, always stays).
+pub(super) fn credit(provenance: &mut Provenance, field: &str, origin: &Origin) {
+    let index = match provenance.origins.iter().position(|o| o == origin) {
+        Some(index) => index,
+        None => {
+            provenance.origins.push(origin.clone());
+            provenance.origins.len() - 1
+        }
+    };
+    provenance
+        .fields
+        .insert(field.to_owned(), i32::try_from(index).unwrap_or(i32::MAX));
+    let used: Vec<bool> = (0..provenance.origins.len())
+        .map(|i| {
+            i == 0
+                || provenance
+                    .fields
+                    .values()
+                    .any(|&f| usize::try_from(f) == Ok(i))
+        })
+        .collect();
+    if used.iter().all(|u| *u) {
+        return;
+    }
+    let mut renumber = Vec::with_capacity(used.len());
+    let mut next = 0;
+    for keep in &used {
+        renumber.push(next);
+        next += i32::from(*keep);
+    }
+    let mut index = 0;
+    provenance.origins.retain(|_| {
+        index += 1;
+        used[index - 1]
+    });
+    for value in provenance.fields.values_mut() {
+        if let Some(new) = usize::try_from(*value).ok().and_then(|i| renumber.get(i)) {
+            *value = *new;
+        }
+    }
+}
+
+pub(super) fn newer(current: &mut Option<DateTime<Utc>>, candidate: Option<DateTime<Utc>>) {
+    if candidate > *current {
+        *current = candidate;
     }
 }
 

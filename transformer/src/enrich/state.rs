@@ -8,10 +8,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use canonflow_canonical::entities::Attributes;
-use canonflow_canonical::{Canonical, Catalog, EntityKind, Origin, Provenance, wire};
+use canonflow_canonical::{Canonical, Catalog, EntityKind, Origin, wire};
 use chrono::{DateTime, Utc};
 
-use super::rules::{Rule, Target};
+use super::rules::{Rule, Target, credit, newer};
 use super::stamp::Stamp;
 
 /// A cost center as a reference: its name, version and origin.
@@ -362,53 +362,4 @@ fn apply(
         }
     }
     applied
-}
-
-/// Records `origin` as the producer of `field`, dropping origins no field
-/// names any more (the entity's own, first, always stays).
-fn credit(provenance: &mut Provenance, field: &str, origin: &Origin) {
-    let index = match provenance.origins.iter().position(|o| o == origin) {
-        Some(index) => index,
-        None => {
-            provenance.origins.push(origin.clone());
-            provenance.origins.len() - 1
-        }
-    };
-    provenance
-        .fields
-        .insert(field.to_owned(), i32::try_from(index).unwrap_or(i32::MAX));
-    let used: Vec<bool> = (0..provenance.origins.len())
-        .map(|i| {
-            i == 0
-                || provenance
-                    .fields
-                    .values()
-                    .any(|&f| usize::try_from(f) == Ok(i))
-        })
-        .collect();
-    if used.iter().all(|u| *u) {
-        return;
-    }
-    let mut renumber = Vec::with_capacity(used.len());
-    let mut next = 0;
-    for keep in &used {
-        renumber.push(next);
-        next += i32::from(*keep);
-    }
-    let mut index = 0;
-    provenance.origins.retain(|_| {
-        index += 1;
-        used[index - 1]
-    });
-    for value in provenance.fields.values_mut() {
-        if let Some(new) = usize::try_from(*value).ok().and_then(|i| renumber.get(i)) {
-            *value = *new;
-        }
-    }
-}
-
-fn newer(current: &mut Option<DateTime<Utc>>, candidate: Option<DateTime<Utc>>) {
-    if candidate > *current {
-        *current = candidate;
-    }
 }
