@@ -27,10 +27,10 @@ pub const CURSOR: &str = "canonflow.cursor";
 /// instrumentation writes it.
 pub const TRACEPARENT: &str = "traceparent";
 
-/// Canonical records: the references enrichment consulted for the entity
-/// (JSON), written by the transformer when none was missing, so that
-/// reading the entity back needs no decoding while they are unchanged.
-/// Never carried over from a raw record.
+/// Canonical records of entities enrichment reads back: the references it
+/// consulted (JSON), or empty while one is missing, so that reading the
+/// entity back needs no decoding while they are unchanged. The transformer
+/// writes it last; only the last of that name counts.
 pub const ENRICHED_FROM: &str = "canonflow.enriched_from";
 
 /// Dead letters: the stage that rejected the record.
@@ -99,31 +99,21 @@ pub fn text<'a, H: Headers>(headers: Option<&'a H>, name: &str) -> Option<&'a st
 
 /// A record's headers for what a stage sends on from it: all of them,
 /// with `traceparent`, when the stage traces, in place of the record's own
-/// [`TRACEPARENT`]; never [`ENRICHED_FROM`], which only the transformer
-/// writes about what it sends.
+/// [`TRACEPARENT`].
 pub fn carried(own: Option<&OwnedHeaders>, traceparent: Option<&str>) -> OwnedHeaders {
-    let replaced =
-        |key: &str| key == ENRICHED_FROM || (traceparent.is_some() && key == TRACEPARENT);
-    let untouched =
-        |own: &&OwnedHeaders| traceparent.is_none() && !own.iter().any(|h| replaced(h.key));
-    if let Some(own) = own.filter(untouched) {
-        return own.clone();
-    }
+    let Some(traceparent) = traceparent else {
+        return own.map_or_else(OwnedHeaders::new, Clone::clone);
+    };
     let mut out = OwnedHeaders::new_with_capacity(own.map_or(0, Headers::count) + 1);
-    for header in own
-        .iter()
-        .flat_map(|h| h.iter())
-        .filter(|h| !replaced(h.key))
-    {
-        out = out.insert(header);
+    for header in own.iter().flat_map(|h| h.iter()) {
+        if header.key != TRACEPARENT {
+            out = out.insert(header);
+        }
     }
-    match traceparent {
-        Some(traceparent) => out.insert(Header {
-            key: TRACEPARENT,
-            value: Some(traceparent),
-        }),
-        None => out,
-    }
+    out.insert(Header {
+        key: TRACEPARENT,
+        value: Some(traceparent),
+    })
 }
 
 /// A record's coordinates as [`ERROR_ORIGIN`] holds them: `topic/partition/offset`.
@@ -136,7 +126,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn carried_headers_replace_the_trace_context_and_drop_what_only_the_transformer_writes() {
+    fn carried_headers_replace_only_the_trace_context() {
         let own = OwnedHeaders::new()
             .insert(Header {
                 key: SOURCE,
@@ -145,10 +135,6 @@ mod tests {
             .insert(Header {
                 key: TRACEPARENT,
                 value: Some("00-a-b-01"),
-            })
-            .insert(Header {
-                key: ENRICHED_FROM,
-                value: Some("[]"),
             });
         let out = carried(Some(&own), Some("00-c-d-01"));
         assert_eq!(out.count(), 2);
@@ -156,9 +142,6 @@ mod tests {
         assert_eq!(text(Some(&out), TRACEPARENT), Some("00-c-d-01"));
         let untraced = carried(Some(&own), None);
         assert_eq!(text(Some(&untraced), TRACEPARENT), Some("00-a-b-01"));
-        assert_eq!(untraced.count(), 2);
-        assert_eq!(text(Some(&untraced), ENRICHED_FROM), None);
-        assert_eq!(text(Some(&carried(None, None)), SOURCE), None);
         assert_eq!(text(None::<&OwnedHeaders>, SOURCE), None);
     }
 }

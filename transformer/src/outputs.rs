@@ -10,7 +10,7 @@ use chrono::{SecondsFormat, Utc};
 use rdkafka::Message;
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
 
-use crate::enrich::{Enrichment, Reemit, Stamp};
+use crate::enrich::{Enrichment, Reemit};
 use crate::mapping::{MapError, Mappings, Outcome, RawRecord};
 
 /// One record to produce.
@@ -64,7 +64,7 @@ pub fn transform(
             return dead_letter(message, topics, &raw, mappings, &error, traceparent);
         }
     };
-    let stamp = enrichment.apply(&mut entity);
+    let enriched_from = enrichment.apply(&mut entity);
     if let Attributes::CostCenter(_) = entity.attributes {
         // Known at once to the records mapped after it (on any mapping
         // thread), before it is read back.
@@ -79,7 +79,7 @@ pub fn transform(
                 payload: Some(payload),
                 headers: stamped(
                     headers::carried(message.headers(), traceparent),
-                    stamp.as_ref(),
+                    enriched_from.as_deref(),
                 ),
             },
             kind,
@@ -119,16 +119,18 @@ pub fn reemit(entity: &Reemit, topics: &Topics, traceparent: Option<&str>) -> Ou
         topic: topics.canonical(entity.kind.name()),
         key: Some(entity.canonical_id.clone().into_bytes()),
         payload: Some(entity.payload.clone()),
-        headers: stamped(headers, entity.stamp.as_ref()),
+        headers: stamped(headers, Some(&entity.enriched_from)),
     }
 }
 
-/// `headers` with the enrichment stamp, if there is one.
-fn stamped(headers: OwnedHeaders, stamp: Option<&Stamp>) -> OwnedHeaders {
-    match stamp {
-        Some(stamp) => headers.insert(Header {
+/// `headers` with the enrichment stamp last, for an entity enrichment
+/// reads back: after any a raw record carried, so that the tail reads this
+/// one.
+fn stamped(headers: OwnedHeaders, enriched_from: Option<&str>) -> OwnedHeaders {
+    match enriched_from {
+        Some(value) => headers.insert(Header {
             key: headers::ENRICHED_FROM,
-            value: Some(&stamp.to_header()),
+            value: Some(value),
         }),
         None => headers,
     }

@@ -54,8 +54,9 @@ pub struct Reemit {
     pub stream: String,
     /// The entity in the wire format.
     pub payload: Vec<u8>,
-    /// When no reference is missing any more, the ones consulted.
-    pub stamp: Option<Stamp>,
+    /// Its [`ENRICHED_FROM`](canonflow_common::headers::ENRICHED_FROM)
+    /// header: the stamp, or empty while a reference is missing.
+    pub enriched_from: String,
 }
 
 impl Reemit {
@@ -68,7 +69,7 @@ impl Reemit {
                 source: entity.source.clone(),
                 stream: entity.stream.clone(),
                 payload,
-                stamp: applied.stamp(),
+                enriched_from: applied.enriched_from(),
             }),
             Err(e) => {
                 tracing::warn!(id = %entity.canonical_id, error = %e, "an enriched entity could not be encoded; it is enriched only when it changes or on replay");
@@ -118,15 +119,21 @@ impl Enrichment {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Fills the enrichable fields of `entity` from the references known;
-    /// the stamp to publish it with, if it is an entity the tail reads
-    /// back and no reference it needs is missing.
-    pub fn apply(&self, entity: &mut Canonical<Attributes>) -> Option<Stamp> {
-        let kind = entity.attributes.kind();
-        if !self.rules.iter().any(|r| r.target.entity() == kind) {
+    /// Whether entities of `kind` are enriched (and so read back).
+    pub fn enriches(&self, kind: EntityKind) -> bool {
+        self.rules.iter().any(|r| r.target.entity() == kind)
+    }
+
+    /// Fills the enrichable fields of `entity` from the references known.
+    /// For an entity the tail reads back, the
+    /// [`ENRICHED_FROM`](canonflow_common::headers::ENRICHED_FROM) header
+    /// to publish it with, always the last of that name: the stamp, or
+    /// empty while a reference is missing.
+    pub fn apply(&self, entity: &mut Canonical<Attributes>) -> Option<String> {
+        if !self.enriches(entity.attributes.kind()) {
             return None;
         }
-        apply(&self.rules, &self.lock().references, entity).stamp()
+        Some(apply(&self.rules, &self.lock().references, entity).enriched_from())
     }
 
     /// Learns from an entity read back with `stamp` without decoding it,
@@ -292,9 +299,13 @@ struct Applied {
 }
 
 impl Applied {
-    /// The stamp to publish the entity with: only if nothing is missing.
-    fn stamp(&self) -> Option<Stamp> {
-        self.missing.is_empty().then(|| self.consulted.clone())
+    /// The header to publish the entity with: the stamp if nothing is
+    /// missing, else empty.
+    fn enriched_from(&self) -> String {
+        match self.missing.is_empty() {
+            true => self.consulted.to_header(),
+            false => String::new(),
+        }
     }
 }
 

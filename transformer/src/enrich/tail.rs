@@ -87,7 +87,7 @@ fn follow(consumer: &BaseConsumer, catalog: &Catalog, enrichment: &Enrichment, s
                 let Some(payload) = message.payload() else {
                     continue;
                 };
-                if confirmed(enrichment, &message) {
+                if confirmed(catalog, enrichment, &message, payload) {
                     continue;
                 }
                 match wire::decode_any(catalog, payload) {
@@ -105,12 +105,22 @@ fn follow(consumer: &BaseConsumer, catalog: &Catalog, enrichment: &Enrichment, s
     }
 }
 
-/// Whether `message` carries an enrichment stamp that still holds, so that
-/// it has been learned from without decoding it.
-fn confirmed(enrichment: &Enrichment, message: &BorrowedMessage<'_>) -> bool {
+/// Whether `message` is an entity enrichment reads back, stamped with
+/// references that still hold, so that it has been learned from without
+/// decoding it. Its stamp is the last header of that name, the one this
+/// stage wrote; a raw record's could only come before it.
+fn confirmed(
+    catalog: &Catalog,
+    enrichment: &Enrichment,
+    message: &BorrowedMessage<'_>,
+    payload: &[u8],
+) -> bool {
+    if !wire::kind(catalog, payload).is_ok_and(|kind| enrichment.enriches(kind)) {
+        return false;
+    }
     let stamp = message
         .headers()
-        .and_then(|h| h.iter().find(|h| h.key == headers::ENRICHED_FROM))
+        .and_then(|h| h.iter().filter(|h| h.key == headers::ENRICHED_FROM).last())
         .and_then(|h| Stamp::parse(h.value?));
     let id = message.key().and_then(|k| std::str::from_utf8(k).ok());
     match (stamp, id) {

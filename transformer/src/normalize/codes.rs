@@ -50,14 +50,14 @@ pub fn code(value: &Value) -> Result<String, Invalid> {
     };
     // Checked before upper-casing so a huge string costs no more than a scan.
     if raw.is_empty()
-        || raw.chars().nth(CODE_MAX_CHARS).is_some()
+        || super::text::longer_than(&raw, CODE_MAX_CHARS)
         || raw.chars().any(char::is_control)
     {
         return Err(Invalid::new(expected, value));
     }
     let code = raw.to_uppercase();
     // Upper-casing can lengthen a code ("ß" is "SS").
-    if code.chars().nth(CODE_MAX_CHARS).is_some() {
+    if super::text::longer_than(&code, CODE_MAX_CHARS) {
         return Err(Invalid::new(expected, value));
     }
     Ok(code)

@@ -73,9 +73,10 @@ pub fn email(value: &Value) -> Result<String, Invalid> {
     Ok(email)
 }
 
-/// Whether `text` has more than `max` characters, without counting past it.
-fn longer_than(text: &str, max: usize) -> bool {
-    text.chars().nth(max).is_some()
+/// Whether `text` has more than `max` characters, without counting past
+/// it, nor at all when its bytes are few enough.
+pub(super) fn longer_than(text: &str, max: usize) -> bool {
+    text.len() > max && text.chars().nth(max).is_some()
 }
 
 #[cfg(test)]
