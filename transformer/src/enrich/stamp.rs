@@ -1,7 +1,7 @@
 //! The stamp an enriched entity carries on its canonical record
-//! ([`headers::ENRICHED_FROM`](canonflow_common::headers::ENRICHED_FROM))
-//! when enrichment found every reference it looked up: which version of
-//! each it consulted. Reading the entity back, the tail compares the stamp
+//! ([`headers::ENRICHED_FROM`](canonflow_common::headers::ENRICHED_FROM),
+//! written last; empty while a reference is missing): which version of
+//! each reference it consulted. Reading the entity back, the tail compares the stamp
 //! with the references known now; while they are the same, enriching the
 //! entity again would change nothing, so it is not even decoded. Any
 //! doubt (no stamp, one that does not parse, a reference changed or gone)
