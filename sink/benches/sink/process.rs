@@ -71,10 +71,10 @@ pub fn run(setup: &Setup<'_>) -> Run {
                 .collect()
         },
     );
-    let (totals, _) = read_log(&log_files[0]);
+    let (totals, _) = processes::read_log(&log_files[0], "sink stopped");
     let mut warnings: Vec<(String, usize)> = Vec::new();
     for log in &log_files {
-        for (warning, count) in read_log(log).1 {
+        for (warning, count) in processes::read_log(log, "sink stopped").1 {
             match warnings.iter_mut().find(|(known, _)| *known == warning) {
                 Some((_, sum)) => *sum += count,
                 None => warnings.push((warning, count)),
@@ -164,27 +164,4 @@ impl Committed {
             })
             .sum()
     }
-}
-
-/// The totals line and the warnings of the sink's JSON log.
-fn read_log(path: &Path) -> (Option<String>, Vec<(String, usize)>) {
-    let mut totals = None;
-    let mut warnings: Vec<(String, usize)> = Vec::new();
-    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
-        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let message = event["message"].as_str().unwrap_or_default();
-        if message == "sink stopping" {
-            totals = event["totals"].as_str().map(str::to_owned);
-        }
-        if matches!(event["level"].as_str(), Some("WARN" | "ERROR")) {
-            let text = format!("{}: {message}", event["level"].as_str().unwrap_or_default());
-            match warnings.iter_mut().find(|(known, _)| *known == text) {
-                Some((_, count)) => *count += 1,
-                None => warnings.push((text, 1)),
-            }
-        }
-    }
-    (totals, warnings)
 }

@@ -1,7 +1,8 @@
 //! Stage processes of a benchmark that run until they exit by themselves
 //! (`once`, `exit_when_idle_secs`): waiting for them with a deadline, and
 //! their peak RSS; watching a stage's copies until their group committed
-//! everything ([`watch`]); and what several benchmarks spawn alike.
+//! everything ([`watch`]); reading what their logs say ([`read_log`]); and
+//! what several benchmarks spawn alike.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -216,4 +217,29 @@ pub fn watch(
         threads,
         usage,
     }
+}
+
+/// A stage's JSON log: the `totals` of its `stopping` event (e.g.
+/// `"sink stopping"`), and each distinct warning or error with how often
+/// it was logged.
+pub fn read_log(path: &Path, stopping: &str) -> (Option<String>, Vec<(String, usize)>) {
+    let mut totals = None;
+    let mut warnings: Vec<(String, usize)> = Vec::new();
+    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let message = event["message"].as_str().unwrap_or_default();
+        if message == stopping {
+            totals = event["totals"].as_str().map(str::to_owned);
+        }
+        if matches!(event["level"].as_str(), Some("WARN" | "ERROR")) {
+            let text = format!("{}: {message}", event["level"].as_str().unwrap_or_default());
+            match warnings.iter_mut().find(|(known, _)| *known == text) {
+                Some((_, count)) => *count += 1,
+                None => warnings.push((text, 1)),
+            }
+        }
+    }
+    (totals, warnings)
 }

@@ -64,7 +64,7 @@ pub fn run(setup: &Setup<'_>) -> Run {
                 .collect()
         },
     );
-    let (totals, warnings) = read_log(&log_files[0]);
+    let (totals, warnings) = processes::read_log(&log_files[0], "transformer stopping");
     log_files.iter().for_each(|log| processes::keep_log(log));
     Run {
         watched,
@@ -150,27 +150,4 @@ impl Committed {
             })
             .sum()
     }
-}
-
-/// The totals line and the warnings of the transformer's JSON log.
-fn read_log(path: &Path) -> (Option<String>, Vec<(String, usize)>) {
-    let mut totals = None;
-    let mut warnings: Vec<(String, usize)> = Vec::new();
-    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
-        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let message = event["message"].as_str().unwrap_or_default();
-        if message == "transformer stopping" {
-            totals = event["totals"].as_str().map(str::to_owned);
-        }
-        if matches!(event["level"].as_str(), Some("WARN" | "ERROR")) {
-            let text = format!("{}: {message}", event["level"].as_str().unwrap_or_default());
-            match warnings.iter_mut().find(|(known, _)| *known == text) {
-                Some((_, count)) => *count += 1,
-                None => warnings.push((text, 1)),
-            }
-        }
-    }
-    (totals, warnings)
 }
