@@ -1,11 +1,12 @@
 //! The stamp an enriched entity carries on its canonical record
 //! ([`headers::ENRICHED_FROM`](canonflow_common::headers::ENRICHED_FROM),
 //! written last; empty while a reference is missing): which version of
-//! each reference it consulted. Reading the entity back, the tail compares the stamp
-//! with the references known now; while they are the same, enriching the
-//! entity again would change nothing, so it is not even decoded. Any
-//! doubt (no stamp, one that does not parse, a reference changed or gone)
-//! means decoding and learning as before: the stamp only saves work.
+//! each reference it consulted. Reading the entity back, the tail compares
+//! the stamp with the references known now; while they are the same,
+//! enriching the entity again would change nothing, so it is not even
+//! decoded. Any doubt (no stamp, one that does not parse, a reference
+//! changed or gone) means decoding and learning as before: the stamp only
+//! saves work.
 
 use canonflow_canonical::Origin;
 use serde::{Deserialize, Serialize};

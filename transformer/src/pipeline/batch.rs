@@ -97,12 +97,15 @@ impl Pipeline {
             trace_id = Empty,
         ));
         // Every record's trace counted first; then the threads only read.
-        for message in &batch {
-            let parent = headers::text(message.headers(), headers::TRACEPARENT);
-            fanout.count(parent, 1, || map_span(message));
+        let parents: Vec<Option<String>> = batch
+            .iter()
+            .map(|m| headers::text(m.headers(), headers::TRACEPARENT).map(str::to_owned))
+            .collect();
+        for (message, parent) in batch.iter().zip(&parents) {
+            fanout.count(parent.as_deref(), 1, || map_span(message));
         }
         Mapping {
-            job: self.mapper.start(batch, fanout),
+            job: self.mapper.start(batch, parents, fanout),
             reemits,
             gathered,
         }

@@ -17,7 +17,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use canonflow_canonical::Catalog;
-use canonflow_common::headers;
 use canonflow_common::observe::trace::Fanout;
 use canonflow_common::topics::Topics;
 use rdkafka::message::OwnedMessage;
@@ -52,6 +51,8 @@ pub(super) struct Mapped {
 /// A batch being mapped.
 pub(super) struct Job {
     pub batch: Arc<Vec<OwnedMessage>>,
+    /// Each record's trace context (`traceparent` header), read once.
+    parents: Arc<Vec<Option<String>>>,
     /// The batch's spans, every record counted (`Fanout::count`).
     pub fanout: Arc<Fanout>,
     pub started: Instant,
@@ -79,7 +80,9 @@ impl Job {
         for (range, handle) in std::mem::take(&mut self.chunks) {
             match handle.and_then(|h| h.join().ok()) {
                 Some(chunk) => mapped.extend(chunk),
-                None => mapped.extend(mapper.map_chunk(&self.batch, &self.fanout, range)),
+                None => {
+                    mapped.extend(mapper.map_chunk(&self.batch, &self.parents, &self.fanout, range))
+                }
             }
         }
         (mapped, self.started.elapsed())
@@ -88,10 +91,17 @@ impl Job {
 
 impl Mapper {
     /// Starts mapping `batch` on up to `threads` threads; `fanout` must
-    /// have counted every record's trace context.
-    pub(super) fn start(&self, batch: Vec<OwnedMessage>, fanout: Fanout) -> Job {
+    /// have counted every record's trace context, `parents[i]` being
+    /// record `i`'s.
+    pub(super) fn start(
+        &self,
+        batch: Vec<OwnedMessage>,
+        parents: Vec<Option<String>>,
+        fanout: Fanout,
+    ) -> Job {
         let started = Instant::now();
         let batch = Arc::new(batch);
+        let parents = Arc::new(parents);
         let fanout = Arc::new(fanout);
         let threads = self
             .threads
@@ -101,18 +111,20 @@ impl Mapper {
             .step_by(chunk)
             .map(|start| {
                 let range = start..(start + chunk).min(batch.len());
-                let (mapper, batch, fanout) =
-                    (self.clone(), Arc::clone(&batch), Arc::clone(&fanout));
+                let mapper = self.clone();
+                let (batch, parents) = (Arc::clone(&batch), Arc::clone(&parents));
+                let fanout = Arc::clone(&fanout);
                 let chunk_range = range.clone();
                 let handle = std::thread::Builder::new()
                     .name("transformer-map".into())
-                    .spawn(move || mapper.map_chunk(&batch, &fanout, chunk_range))
+                    .spawn(move || mapper.map_chunk(&batch, &parents, &fanout, chunk_range))
                     .ok();
                 (range, handle)
             })
             .collect();
         Job {
             batch,
+            parents,
             fanout,
             started,
             chunks,
@@ -122,20 +134,20 @@ impl Mapper {
     fn map_chunk(
         &self,
         batch: &[OwnedMessage],
+        parents: &[Option<String>],
         fanout: &Fanout,
         range: Range<usize>,
     ) -> Vec<Mapped> {
         let _entered = fanout.batch().enter();
-        batch[range]
+        batch[range.clone()]
             .iter()
-            .map(|message| self.map_one(message, fanout))
+            .zip(&parents[range])
+            .map(|(message, parent)| self.map_one(message, parent.as_deref(), fanout))
             .collect()
     }
 
-    fn map_one(&self, message: &OwnedMessage, fanout: &Fanout) -> Mapped {
-        use rdkafka::Message as _;
+    fn map_one(&self, message: &OwnedMessage, parent: Option<&str>, fanout: &Fanout) -> Mapped {
         let started = Instant::now();
-        let parent = headers::text(message.headers(), headers::TRACEPARENT);
         // The drift watch sees the payload the mapping parsed; only records
         // the mapping did not parse are parsed for it alone.
         let mut observed = false;

@@ -117,7 +117,7 @@ fn several_threads_map_a_batch_as_one_thread_does_and_in_its_order() {
             "batch",
             trace_id = tracing::field::Empty
         ));
-        let mut job = mapper.start(batch.clone(), fanout);
+        let mut job = mapper.start(batch.clone(), vec![None; batch.len()], fanout);
         summary(job.finish(mapper).0)
     };
 

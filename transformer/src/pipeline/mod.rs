@@ -125,8 +125,10 @@ impl Pipeline {
                 None => {
                     // Nothing new: finish what is in flight, then see whether to stop.
                     let settled = in_flight.take().map_or(Ok(()), |previous| {
-                        self.settle(previous, &[])
-                            .map_err(|f| self.give_back([f.reemits], f.error))
+                        self.settle(previous, &[]).map_err(|f| {
+                            self.give_back(vec![f.reemits]);
+                            f.error
+                        })
                     });
                     if settled.is_ok() && self.idle.due(&self.consumer) {
                         tracing::info!("no raw records for the configured idle time; exiting");
@@ -192,24 +194,22 @@ impl Pipeline {
         };
         failed.push(ready.unproduced(&self.mapper));
         failed.extend(next.take().map(|next| next.unproduced(&self.mapper)));
-        Err(self.give_back(failed, error))
+        self.give_back(failed);
+        Err(error)
     }
 
     /// Puts back the re-emits of failed or dropped batches, given oldest
-    /// batch first, so that they go out again in the order taken; returns
-    /// `error`.
-    fn give_back<E>(&self, reemits: impl IntoIterator<Item = Vec<Reemit>>, error: E) -> E {
-        let reemits: Vec<Vec<Reemit>> = reemits.into_iter().collect();
+    /// batch first, so that they go out again in the order taken.
+    fn give_back(&self, reemits: Vec<Vec<Reemit>>) {
         for batch in reemits.into_iter().rev() {
             self.mapper.enrichment.requeue(batch);
         }
-        error
     }
 
     /// Drops a batch mapped but not to be produced (its records are read
     /// again), once its threads are done; puts its re-emits back.
     fn discard(&self, mapping: Mapping) {
-        self.give_back([mapping.unproduced(&self.mapper)], ());
+        self.give_back(vec![mapping.unproduced(&self.mapper)]);
     }
 
     /// Up to `batch_records` raw records or `batch_time` of polling, less
