@@ -13,8 +13,6 @@ use std::sync::OnceLock;
 
 use apache_avro::Schema;
 use apache_avro::rabin::Rabin;
-use apache_avro::reader::datum::GenericDatumReader;
-use apache_avro::writer::datum::GenericDatumWriter;
 
 use crate::EntityKind;
 
@@ -76,11 +74,12 @@ pub fn fingerprint_id(schema: &Schema) -> SchemaId {
 struct Entry {
     id: SchemaId,
     schema: &'static Schema,
-    writer: GenericDatumWriter<'static>,
-    reader: GenericDatumReader<'static>,
+    /// The same schema, compiled for encoding and decoding.
+    compiled: serde_avro_fast::Schema,
 }
 
-/// Each entity type's schema, id, and ready-made Avro writer and reader.
+/// Each entity type's schema, id, and the schema compiled for encoding and
+/// decoding.
 pub struct Catalog {
     entries: BTreeMap<EntityKind, Entry>,
     by_id: BTreeMap<SchemaId, EntityKind>,
@@ -118,25 +117,21 @@ impl Catalog {
                 });
             }
             let schema = schema(kind)?;
-            let parse = |e: apache_avro::Error| CatalogError::Parse {
-                entity: kind,
-                message: e.to_string(),
-            };
-            let writer = GenericDatumWriter::builder(schema)
-                .human_readable(false)
-                .build()
-                .map_err(parse)?;
-            let reader = GenericDatumReader::builder(schema)
-                .human_readable(false)
-                .build()
-                .map_err(parse)?;
+            let compiled =
+                kind.schema_text()
+                    .parse()
+                    .map_err(
+                        |e: serde_avro_fast::schema::SchemaError| CatalogError::Parse {
+                            entity: kind,
+                            message: e.to_string(),
+                        },
+                    )?;
             entries.insert(
                 kind,
                 Entry {
                     id,
                     schema,
-                    writer,
-                    reader,
+                    compiled,
                 },
             );
         }
@@ -161,11 +156,8 @@ impl Catalog {
         self.by_id.get(&id).copied()
     }
 
-    pub(crate) fn writer(&self, kind: EntityKind) -> &GenericDatumWriter<'static> {
-        &self.entry(kind).writer
-    }
-
-    pub(crate) fn reader(&self, kind: EntityKind) -> &GenericDatumReader<'static> {
-        &self.entry(kind).reader
+    /// The schema of `kind` as the wire format encodes and decodes with it.
+    pub(crate) fn compiled(&self, kind: EntityKind) -> &serde_avro_fast::Schema {
+        &self.entry(kind).compiled
     }
 }

@@ -119,7 +119,7 @@ pub mod date {
     const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
 
     pub fn serialize<S: Serializer>(date: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
+        if crate::form::readable(s.is_human_readable()) {
             return date.serialize(s);
         }
         let days = date.signed_duration_since(EPOCH).num_days();
@@ -127,7 +127,7 @@ pub mod date {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
-        if d.is_human_readable() {
+        if crate::form::readable(d.is_human_readable()) {
             return NaiveDate::deserialize(d);
         }
         let days = i32::deserialize(d)?;
@@ -169,7 +169,7 @@ pub mod timestamp_option {
         use super::*;
 
         pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-            if s.is_human_readable() {
+            if crate::form::readable(s.is_human_readable()) {
                 t.serialize(s)
             } else {
                 s.serialize_i64(t.timestamp_micros())
@@ -177,7 +177,7 @@ pub mod timestamp_option {
         }
 
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-            if d.is_human_readable() {
+            if crate::form::readable(d.is_human_readable()) {
                 return DateTime::<Utc>::deserialize(d);
             }
             let micros = i64::deserialize(d)?;

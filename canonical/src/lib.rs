@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod entities;
 pub mod envelope;
 pub mod fields;
+mod form;
 pub mod read;
 pub mod registry;
 pub mod wire;

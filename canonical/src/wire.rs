@@ -42,14 +42,13 @@ pub fn encode<A: Serialize>(
     let mut out = Vec::with_capacity(512);
     out.push(MAGIC);
     out.extend_from_slice(&catalog.id(kind).to_be_bytes());
-    catalog
-        .writer(kind)
-        .write_ser(&mut out, entity)
-        .map_err(|e| WireError::Avro {
+    let mut config = serde_avro_fast::ser::SerializerConfig::new(catalog.compiled(kind));
+    crate::form::binary(|| serde_avro_fast::to_datum(entity, out, &mut config)).map_err(|e| {
+        WireError::Avro {
             entity: kind,
             message: e.to_string(),
-        })?;
-    Ok(out)
+        }
+    })
 }
 
 /// The schema id and Avro datum of a wire-format record.
@@ -77,7 +76,7 @@ pub fn decode<A: DeserializeOwned + crate::EntityRecord>(
     kind: EntityKind,
     bytes: &[u8],
 ) -> Result<Canonical<A>, WireError> {
-    let (id, mut datum) = split(bytes)?;
+    let (id, datum) = split(bytes)?;
     let found = catalog.kind_of(id).ok_or(WireError::UnknownSchema(id))?;
     if found != kind {
         return Err(WireError::WrongEntity {
@@ -86,9 +85,7 @@ pub fn decode<A: DeserializeOwned + crate::EntityRecord>(
             expected: kind,
         });
     }
-    catalog
-        .reader(kind)
-        .read_deser(&mut datum)
+    crate::form::binary(|| serde_avro_fast::from_datum_slice(datum, catalog.compiled(kind)))
         .map_err(|e| WireError::Avro {
             entity: kind,
             message: e.to_string(),

@@ -201,6 +201,25 @@ where
     assert_eq!(wire::kind(&catalog, &bytes).unwrap(), kind);
     let back: Canonical<A> = wire::decode(&catalog, kind, &bytes).unwrap();
     assert_eq!(&back, entity, "{kind} changed on the way through Avro");
+
+    // The reference implementation (Apache Avro's) writes the same bytes,
+    // and reads ours back to the same entity.
+    let mut reference = Vec::new();
+    apache_avro::writer::datum::GenericDatumWriter::builder(schema)
+        .human_readable(false)
+        .build()
+        .unwrap()
+        .write_ser(&mut reference, entity)
+        .unwrap();
+    let (_, datum) = wire::split(&bytes).unwrap();
+    assert_eq!(datum, reference.as_slice(), "{kind}: not Apache Avro's bytes");
+    let read: Canonical<A> = apache_avro::reader::datum::GenericDatumReader::builder(schema)
+        .human_readable(false)
+        .build()
+        .unwrap()
+        .read_deser(&mut &datum[..])
+        .unwrap();
+    assert_eq!(&read, entity, "{kind}: Apache Avro reads it otherwise");
 }
 
 #[test]
