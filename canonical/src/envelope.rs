@@ -2,6 +2,7 @@
 //! flag and field-level provenance around the entity's attributes, plus the
 //! value types (money, quantities) that several entities use.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -81,10 +82,12 @@ pub struct Origin {
 
 /// Field-level provenance: `fields` maps each attribute name to the index
 /// of its origin in `origins`; the first origin is the entity's own record.
+/// Names are borrowed where the mapping wrote them (its own constants) and
+/// owned where they were read back.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Provenance {
     pub origins: Vec<Origin>,
-    pub fields: BTreeMap<String, i32>,
+    pub fields: BTreeMap<Cow<'static, str>, i32>,
 }
 
 impl Provenance {

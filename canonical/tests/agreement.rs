@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-fn envelope<A>(attributes: A, fields: &[&str]) -> Canonical<A> {
+fn envelope<A>(attributes: A, fields: &[&'static str]) -> Canonical<A> {
     let origin = Origin {
         source: "hr".into(),
         stream: "workers".into(),
@@ -46,7 +46,7 @@ fn envelope<A>(attributes: A, fields: &[&str]) -> Canonical<A> {
         attributes,
         provenance: Provenance {
             origins: vec![origin],
-            fields: fields.iter().map(|f| ((*f).to_owned(), 0)).collect(),
+            fields: fields.iter().map(|f| ((*f).into(), 0)).collect(),
         },
     }
 }
@@ -212,7 +212,11 @@ where
         .write_ser(&mut reference, entity)
         .unwrap();
     let (_, datum) = wire::split(&bytes).unwrap();
-    assert_eq!(datum, reference.as_slice(), "{kind}: not Apache Avro's bytes");
+    assert_eq!(
+        datum,
+        reference.as_slice(),
+        "{kind}: not Apache Avro's bytes"
+    );
     let read: Canonical<A> = apache_avro::reader::datum::GenericDatumReader::builder(schema)
         .human_readable(false)
         .build()

@@ -100,7 +100,7 @@ impl Generator {
                 origins,
                 fields: fields
                     .iter()
-                    .map(|(field, origin)| ((*field).to_owned(), *origin))
+                    .map(|(field, origin)| ((*field).into(), *origin))
                     .collect(),
             },
         }

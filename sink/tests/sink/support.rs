@@ -71,7 +71,7 @@ pub fn supplier(i: usize, round: u32, country: &str) -> Canonical<Attributes> {
                 raw_offset,
                 mapping_version: 1,
             }],
-            fields: [("name".to_owned(), 0)].into_iter().collect(),
+            fields: [("name".into(), 0)].into_iter().collect(),
         },
     }
 }

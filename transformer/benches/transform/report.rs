@@ -192,7 +192,7 @@ fn print_settings(figures: &Figures<'_>) {
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     println!(
-        "settings: seed {}; [transformer] {} (else transaction_records 5000, transaction_max_ms 1000); \
+        "settings: seed {}; [transformer] {} (else the defaults of docs/configuration.md); \
          librdkafka (limit and transformer) {}",
         figures.seed,
         listed(settings),

@@ -88,9 +88,10 @@ pub(super) fn credit(provenance: &mut Provenance, field: &str, origin: &Origin) 
             provenance.origins.len() - 1
         }
     };
-    provenance
-        .fields
-        .insert(field.to_owned(), i32::try_from(index).unwrap_or(i32::MAX));
+    provenance.fields.insert(
+        field.to_owned().into(),
+        i32::try_from(index).unwrap_or(i32::MAX),
+    );
     let used: Vec<bool> = (0..provenance.origins.len())
         .map(|i| {
             i == 0

@@ -15,6 +15,7 @@ mod reader;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use canonflow_canonical::entities::Attributes;
 use canonflow_canonical::{Canonical, EntityKind, Origin, Provenance, SourceVersion};
@@ -55,20 +56,23 @@ pub enum Outcome {
 /// Every mapping, by (source, stream).
 #[derive(Debug, Default)]
 pub struct Mappings {
-    by_stream: HashMap<(String, String), Loaded>,
+    /// By source, then stream: looked up per record without allocating.
+    by_stream: HashMap<String, HashMap<String, Loaded>>,
     max_record_bytes: usize,
     enrichments: Vec<crate::enrich::Rule>,
 }
 
-/// Where the "canonical id" UUIDs live: v5 of `canonflow:canonical`.
-fn namespace() -> Uuid {
-    Uuid::new_v5(&Uuid::NAMESPACE_URL, b"canonflow:canonical")
+/// Where the "canonical id" UUIDs live: v5 of `canonflow:canonical`,
+/// computed once (it is a SHA-1 of its own).
+fn namespace() -> &'static Uuid {
+    static NAMESPACE: OnceLock<Uuid> = OnceLock::new();
+    NAMESPACE.get_or_init(|| Uuid::new_v5(&Uuid::NAMESPACE_URL, b"canonflow:canonical"))
 }
 
 /// The canonical id of an entity: the same on every run and machine.
 pub fn canonical_id(kind: EntityKind, source: &str, stream: &str, source_id: &str) -> Uuid {
     let name = format!("{}/{source}/{stream}/{source_id}", kind.name());
-    Uuid::new_v5(&namespace(), name.as_bytes())
+    Uuid::new_v5(namespace(), name.as_bytes())
 }
 
 impl Mappings {
@@ -78,19 +82,18 @@ impl Mappings {
     }
 
     pub fn new(loaded: LoadedDir, max_record_bytes: usize) -> Result<Self, MappingConfigError> {
-        let mut by_stream = HashMap::new();
+        let mut by_stream: HashMap<String, HashMap<String, Loaded>> = HashMap::new();
         for mapping in loaded.mappings {
-            let key = (mapping.config.source.clone(), mapping.config.stream.clone());
-            if let Some(first) = by_stream.get(&key) {
-                let first: &Loaded = first;
+            let streams = by_stream.entry(mapping.config.source.clone()).or_default();
+            if let Some(first) = streams.get(&mapping.config.stream) {
                 return Err(MappingConfigError::Invalid {
                     file: mapping.file.clone(),
-                    mapping: format!("{}/{}", key.0, key.1),
+                    mapping: format!("{}/{}", mapping.config.source, mapping.config.stream),
                     key: "stream".into(),
                     message: format!("already mapped in {}", first.file.display()),
                 });
             }
-            by_stream.insert(key, mapping);
+            streams.insert(mapping.config.stream.clone(), mapping);
         }
         Ok(Self {
             by_stream,
@@ -100,11 +103,16 @@ impl Mappings {
     }
 
     pub fn len(&self) -> usize {
-        self.by_stream.len()
+        self.by_stream.values().map(HashMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_stream.is_empty()
+        self.len() == 0
+    }
+
+    /// The mapping of `source`/`stream`, if mapped.
+    fn get(&self, source: &str, stream: &str) -> Option<&Loaded> {
+        self.by_stream.get(source)?.get(stream)
     }
 
     /// The declared enrichments.
@@ -114,7 +122,12 @@ impl Mappings {
 
     /// The entity types some mapping produces.
     pub fn entities(&self) -> Vec<EntityKind> {
-        let mut kinds: Vec<_> = self.by_stream.values().map(|m| m.entity).collect();
+        let mut kinds: Vec<_> = self
+            .by_stream
+            .values()
+            .flat_map(HashMap::values)
+            .map(|m| m.entity)
+            .collect();
         kinds.sort();
         kinds.dedup();
         kinds
@@ -122,9 +135,7 @@ impl Mappings {
 
     /// The mapping version that applies to `source`/`stream`, if mapped.
     pub fn version_of(&self, source: &str, stream: &str) -> Option<i32> {
-        self.by_stream
-            .get(&(source.to_owned(), stream.to_owned()))
-            .map(|m| m.config.version)
+        self.get(source, stream).map(|m| m.config.version)
     }
 
     /// Maps one raw record.
@@ -143,7 +154,7 @@ impl Mappings {
     ) -> Result<Outcome, MapError> {
         let source = header_text(raw.source, "canonflow.source")?;
         let stream = header_text(raw.stream, "canonflow.stream")?;
-        let Some(mapping) = self.by_stream.get(&(source.to_owned(), stream.to_owned())) else {
+        let Some(mapping) = self.get(source, stream) else {
             return Ok(Outcome::Unmapped {
                 source: source.to_owned(),
                 stream: stream.to_owned(),
@@ -199,7 +210,11 @@ impl Mappings {
             attributes,
             provenance: Provenance {
                 origins: vec![origin],
-                fields: reader.into_produced().into_iter().map(|f| (f, 0)).collect(),
+                fields: reader
+                    .into_produced()
+                    .into_iter()
+                    .map(|f| (f.into(), 0))
+                    .collect(),
             },
         })))
     }

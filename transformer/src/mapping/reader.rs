@@ -34,7 +34,7 @@ pub struct Reader<'a> {
     base: String,
     fields: &'a Fields,
     /// Fields read, for provenance (top-level readers only).
-    produced: Vec<String>,
+    produced: Vec<&'static str>,
 }
 
 impl<'a> Reader<'a> {
@@ -52,51 +52,55 @@ impl<'a> Reader<'a> {
     }
 
     /// The fields read so far, in reading order.
-    pub fn into_produced(self) -> Vec<String> {
+    pub fn into_produced(self) -> Vec<&'static str> {
         self.produced
     }
 
-    /// The value at `pointer`, `None` when absent or null, and its full path.
-    fn lookup(&self, pointer: &str) -> (Option<&'a Value>, String) {
-        let path = format!("{}{pointer}", self.base);
-        let value = super::json::at(self.record, pointer).filter(|v| !v.is_null());
-        (value, path)
+    /// The value at `pointer`, `None` when absent or null.
+    fn lookup(&self, pointer: &str) -> Option<&'a Value> {
+        super::json::at(self.record, pointer).filter(|v| !v.is_null())
     }
 
-    fn invalid(path: String, field: &str, e: Invalid) -> MapError {
-        MapError::new(path, format!("{field}: {e}"))
+    /// The full path of `pointer`, for an error (only then: most records
+    /// have none).
+    fn path(&self, pointer: &str) -> String {
+        format!("{}{pointer}", self.base)
+    }
+
+    fn invalid(&self, pointer: &str, field: &str, e: Invalid) -> MapError {
+        MapError::new(self.path(pointer), format!("{field}: {e}"))
     }
 
     /// A field that must be present.
     pub fn required<T>(
         &mut self,
-        field: &str,
+        field: &'static str,
         normalize: impl Fn(&Value) -> Result<T, Invalid>,
     ) -> Result<T, MapError> {
-        let path = match self.fields.get(field) {
+        let pointer = match self.fields.get(field) {
             Some(Field::Value(pointer)) => pointer.as_str(),
             _ => return Err(MapError::new("", format!("{field}: not mapped"))),
         };
-        let (value, path) = self.lookup(path);
-        let value =
-            value.ok_or_else(|| MapError::new(&path, format!("{field}: required, missing")))?;
-        self.produced.push(field.to_owned());
-        normalize(value).map_err(|e| Self::invalid(path, field, e))
+        let value = self.lookup(pointer).ok_or_else(|| {
+            MapError::new(self.path(pointer), format!("{field}: required, missing"))
+        })?;
+        self.produced.push(field);
+        normalize(value).map_err(|e| self.invalid(pointer, field, e))
     }
 
     /// A field that may be absent, null, or not mapped at all.
     pub fn optional<T>(
         &mut self,
-        field: &str,
+        field: &'static str,
         normalize: impl Fn(&Value) -> Result<T, Invalid>,
     ) -> Result<Option<T>, MapError> {
         let Some(Field::Value(pointer)) = self.fields.get(field) else {
             return Ok(None);
         };
-        let (value, path) = self.lookup(pointer);
-        self.produced.push(field.to_owned());
+        let value = self.lookup(pointer);
+        self.produced.push(field);
         value
-            .map(|v| normalize(v).map_err(|e| Self::invalid(path, field, e)))
+            .map(|v| normalize(v).map_err(|e| self.invalid(pointer, field, e)))
             .transpose()
     }
 
@@ -104,7 +108,7 @@ impl<'a> Reader<'a> {
     /// mapping names no currency pointer (e.g. an invoice line's price).
     pub fn money(
         &mut self,
-        field: &str,
+        field: &'static str,
         currency: Option<&str>,
     ) -> Result<Option<Money>, MapError> {
         let Some(Field::Money {
@@ -114,33 +118,38 @@ impl<'a> Reader<'a> {
         else {
             return Ok(None);
         };
-        let (amount, amount_path) = self.lookup(amount);
-        self.produced.push(field.to_owned());
-        let Some(amount) = amount else {
+        let amount_pointer = amount;
+        self.produced.push(field);
+        let Some(amount) = self.lookup(amount_pointer) else {
             return Ok(None);
         };
         let code = match (currency_pointer, currency) {
             (Some(pointer), _) => {
-                let (code, path) = self.lookup(pointer);
-                let code = code.ok_or_else(|| {
-                    MapError::new(&path, format!("{field}: an amount without a currency"))
+                let code = self.lookup(pointer).ok_or_else(|| {
+                    MapError::new(
+                        self.path(pointer),
+                        format!("{field}: an amount without a currency"),
+                    )
                 })?;
-                normalize::currency(code).map_err(|e| Self::invalid(path, field, e))?
+                normalize::currency(code).map_err(|e| self.invalid(pointer, field, e))?
             }
             (None, Some(code)) => code.to_owned(),
             (None, None) => {
-                return Err(MapError::new(amount_path, format!("{field}: no currency")));
+                return Err(MapError::new(
+                    self.path(amount_pointer),
+                    format!("{field}: no currency"),
+                ));
             }
         };
         normalize::money(amount, &Value::String(code))
             .map(Some)
-            .map_err(|e| Self::invalid(amount_path, field, e))
+            .map_err(|e| self.invalid(amount_pointer, field, e))
     }
 
     /// Like [`money`](Self::money), for a field the entity requires.
     pub fn required_money(
         &mut self,
-        field: &str,
+        field: &'static str,
         currency: Option<&str>,
     ) -> Result<Money, MapError> {
         self.money(field, currency)?.ok_or_else(|| {
@@ -149,36 +158,42 @@ impl<'a> Reader<'a> {
     }
 
     /// A number and its unit, converted to SI.
-    pub fn quantity(&mut self, field: &str) -> Result<Quantity, MapError> {
+    pub fn quantity(&mut self, field: &'static str) -> Result<Quantity, MapError> {
         let Some(Field::Quantity { value, unit }) = self.fields.get(field) else {
             return Err(MapError::new("", format!("{field}: not mapped")));
         };
-        let (value, value_path) = self.lookup(value);
-        let (unit, unit_path) = self.lookup(unit);
-        self.produced.push(field.to_owned());
-        let value = value
-            .ok_or_else(|| MapError::new(&value_path, format!("{field}: required, missing")))?;
-        let unit = unit.ok_or_else(|| {
-            MapError::new(&unit_path, format!("{field}: a quantity without a unit"))
+        let (value_pointer, unit_pointer) = (value, unit);
+        self.produced.push(field);
+        let value = self.lookup(value_pointer).ok_or_else(|| {
+            MapError::new(
+                self.path(value_pointer),
+                format!("{field}: required, missing"),
+            )
         })?;
-        normalize::check_unit(unit).map_err(|e| Self::invalid(unit_path, field, e))?;
-        normalize::quantity(value, unit).map_err(|e| Self::invalid(value_path, field, e))
+        let unit = self.lookup(unit_pointer).ok_or_else(|| {
+            MapError::new(
+                self.path(unit_pointer),
+                format!("{field}: a quantity without a unit"),
+            )
+        })?;
+        normalize::check_unit(unit).map_err(|e| self.invalid(unit_pointer, field, e))?;
+        normalize::quantity(value, unit).map_err(|e| self.invalid(value_pointer, field, e))
     }
 
     /// A list of scalars, each normalized; absent or null is empty.
     pub fn scalars<T>(
         &mut self,
-        field: &str,
+        field: &'static str,
         normalize: impl Fn(&Value) -> Result<T, Invalid>,
     ) -> Result<Vec<T>, MapError> {
-        let Some((items, path)) = self.list(field)? else {
+        let Some((items, pointer)) = self.list(field)? else {
             return Ok(Vec::new());
         };
         items
             .iter()
             .enumerate()
             .map(|(i, item)| {
-                normalize(item).map_err(|e| Self::invalid(format!("{path}/{i}"), field, e))
+                normalize(item).map_err(|e| self.invalid(&format!("{pointer}/{i}"), field, e))
             })
             .collect()
     }
@@ -186,7 +201,7 @@ impl<'a> Reader<'a> {
     /// A list of records, each read by `read` with the item fields.
     pub fn records<T>(
         &mut self,
-        field: &str,
+        field: &'static str,
         read: impl Fn(&mut Reader<'a>) -> Result<T, MapError>,
     ) -> Result<Vec<T>, MapError> {
         let Some(Field::List {
@@ -199,32 +214,33 @@ impl<'a> Reader<'a> {
                 format!("{field}: not mapped as a list of records"),
             ));
         };
-        let Some((items, path)) = self.list(field)? else {
+        let Some((items, pointer)) = self.list(field)? else {
             return Ok(Vec::new());
         };
         items
             .iter()
             .enumerate()
             .map(|(i, item)| {
-                let at = format!("{path}/{i}");
+                let at = self.path(&format!("{pointer}/{i}"));
                 if !item.is_object() {
-                    return Err(Self::invalid(at, field, Invalid::new("an object", item)));
+                    let e = Invalid::new("an object", item);
+                    return Err(MapError::new(at, format!("{field}: {e}")));
                 }
                 read(&mut Reader::at(item, at, item_fields))
             })
             .collect()
     }
 
-    fn list(&mut self, field: &str) -> Result<Option<(&'a Vec<Value>, String)>, MapError> {
+    /// The list at `field`'s pointer, and that pointer.
+    fn list(&mut self, field: &'static str) -> Result<Option<(&'a Vec<Value>, &'a str)>, MapError> {
         let Some(Field::List { from, .. }) = self.fields.get(field) else {
             return Ok(None);
         };
-        let (value, path) = self.lookup(from);
-        self.produced.push(field.to_owned());
-        match value {
+        self.produced.push(field);
+        match self.lookup(from) {
             None => Ok(None),
-            Some(Value::Array(items)) => Ok(Some((items, path))),
-            Some(other) => Err(Self::invalid(path, field, Invalid::new("a list", other))),
+            Some(Value::Array(items)) => Ok(Some((items, from.as_str()))),
+            Some(other) => Err(self.invalid(from, field, Invalid::new("a list", other))),
         }
     }
 
