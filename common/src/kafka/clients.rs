@@ -66,17 +66,11 @@ impl KafkaConfig {
         Ok(config)
     }
 
-    /// A producer that waits for all in-sync replicas, never duplicates on
-    /// retry, and compresses its batches with LZ4: the broker then stores
-    /// and serves fewer bytes, which took 40 % off the local broker's CPU
-    /// under the transformer (`docs/performance.md`, 2026-12-06); a
-    /// `compression.type` in `[kafka.properties]` wins.
+    /// A producer that waits for all in-sync replicas and never duplicates
+    /// on retry.
     pub fn producer_config(&self, role: &str) -> Result<ClientConfig, ConfigError> {
         let mut config = self.client_config(role)?;
-        config
-            .set("acks", "all")
-            .set("enable.idempotence", "true")
-            .set("compression.type", Self::COMPRESSION);
+        config.set("acks", "all").set("enable.idempotence", "true");
         self.reapply_properties(&mut config);
         Ok(config)
     }
@@ -94,15 +88,10 @@ impl KafkaConfig {
         Ok(config)
     }
 
-    /// How producers compress their batches unless configured otherwise.
-    pub const COMPRESSION: &str = "lz4";
-
     /// Prefetched records a consumer holds at most, in KiB; librdkafka's
     /// default (64 MiB) made a quarter of a sink's memory without making it
-    /// faster (`docs/performance.md`, 2026-12-04). It counts batches as
-    /// fetched, so compressed: with LZ4 batches 16 MiB held ~40 MiB more of
-    /// records in the transformer, and 4 MiB was as fast (2026-12-06).
-    pub const CONSUMER_PREFETCH_KIB: &str = "4096";
+    /// faster (`docs/performance.md`, 2026-12-04).
+    pub const CONSUMER_PREFETCH_KIB: &str = "16384";
 
     /// How long a consumer whose prefetch is full waits before fetching
     /// again, in ms. librdkafka's default (1000) stalled every consumer for
@@ -167,7 +156,6 @@ mod tests {
         assert_eq!(producer.get("acks"), Some("all"));
         assert_eq!(producer.get("enable.idempotence"), Some("true"));
         assert_eq!(producer.get("client.id"), Some("canonflow-fetcher"));
-        assert_eq!(producer.get("compression.type"), Some("lz4"));
 
         let consumer = kafka.consumer_config("sink", "g").unwrap();
         assert_eq!(consumer.get("enable.auto.commit"), Some("false"));

@@ -4,6 +4,7 @@
 //! reading a value by JSON pointer without allocating.
 
 use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 use super::reader::MapError;
@@ -108,11 +109,14 @@ impl<'de> Visitor<'de> for Strict {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut members = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if members.contains_key(&key) {
-                return Err(A::Error::custom(format!("duplicate key {key:?}")));
+            match members.entry(key) {
+                Entry::Vacant(vacant) => {
+                    vacant.insert(map.next_value_seed(Strict)?);
+                }
+                Entry::Occupied(taken) => {
+                    return Err(A::Error::custom(format!("duplicate key {:?}", taken.key())));
+                }
             }
-            let value = map.next_value_seed(Strict)?;
-            members.insert(key, value);
         }
         Ok(Value::Object(members))
     }
