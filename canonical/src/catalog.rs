@@ -117,15 +117,13 @@ impl Catalog {
                 });
             }
             let schema = schema(kind)?;
-            let compiled =
-                kind.schema_text()
-                    .parse()
-                    .map_err(
-                        |e: serde_avro_fast::schema::SchemaError| CatalogError::Parse {
-                            entity: kind,
-                            message: e.to_string(),
-                        },
-                    )?;
+            let compiled = kind
+                .schema_text()
+                .parse::<serde_avro_fast::Schema>()
+                .map_err(|e| CatalogError::Parse {
+                    entity: kind,
+                    message: e.to_string(),
+                })?;
             entries.insert(
                 kind,
                 Entry {
