@@ -4,6 +4,12 @@
 //! Serde lets a format say it is not human-readable, and JSON is; but the
 //! Avro library the wire format uses says it is, so the wire format marks
 //! its own calls instead ([`binary`]), on the thread that makes them.
+//!
+//! Only fields that ask [`readable`] get their Avro form: a new entity
+//! field whose serde form depends on `is_human_readable` (a `Uuid`, a
+//! chrono type without a helper in `envelope.rs`) must ask too, or it goes
+//! on the wire as text. `tests/agreement.rs` fills every field and
+//! compares the bytes with Apache Avro's, which catches that.
 
 use std::cell::Cell;
 

@@ -112,13 +112,12 @@ impl<'a> Reader<'a> {
         currency: Option<&str>,
     ) -> Result<Option<Money>, MapError> {
         let Some(Field::Money {
-            amount,
+            amount: amount_pointer,
             currency: currency_pointer,
         }) = self.fields.get(field)
         else {
             return Ok(None);
         };
-        let amount_pointer = amount;
         self.produced.push(field);
         let Some(amount) = self.lookup(amount_pointer) else {
             return Ok(None);
@@ -159,10 +158,13 @@ impl<'a> Reader<'a> {
 
     /// A number and its unit, converted to SI.
     pub fn quantity(&mut self, field: &'static str) -> Result<Quantity, MapError> {
-        let Some(Field::Quantity { value, unit }) = self.fields.get(field) else {
+        let Some(Field::Quantity {
+            value: value_pointer,
+            unit: unit_pointer,
+        }) = self.fields.get(field)
+        else {
             return Err(MapError::new("", format!("{field}: not mapped")));
         };
-        let (value_pointer, unit_pointer) = (value, unit);
         self.produced.push(field);
         let value = self.lookup(value_pointer).ok_or_else(|| {
             MapError::new(
