@@ -16,8 +16,7 @@
 //! Only the top level is read, without building values (`shape`), so
 //! watching costs a fraction of mapping.
 
-use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use ::metrics::counter;
 use canonflow_common::observe::names;
@@ -86,14 +85,17 @@ struct Field {
 #[derive(Debug, Default)]
 struct Profile {
     records: u64,
-    fields: HashMap<String, Field>,
+    /// Looked up for every field of every record: foldhash (seeded per
+    /// map, so field names from a source cannot be chosen to collide) is
+    /// several times cheaper than the standard SipHash here.
+    fields: foldhash::HashMap<String, Field>,
 }
 
 /// The drift watch of every stream a transformer copy sees.
 #[derive(Debug, Default)]
 pub struct DriftWatch {
     /// By source, then stream: looked up without allocating.
-    streams: HashMap<String, HashMap<String, Profile>>,
+    streams: foldhash::HashMap<String, foldhash::HashMap<String, Profile>>,
 }
 
 impl DriftWatch {
@@ -118,7 +120,7 @@ impl DriftWatch {
         let Ok(Shape(shape)) = serde_json::from_slice::<Shape>(payload) else {
             return Vec::new(); // not an object: the mapping dead-letters it
         };
-        self.observe_shape(source, stream, &shape)
+        self.observe_shape(source, stream, shape.iter().map(|(n, b)| (n.as_ref(), *b)))
     }
 
     /// [`observe`](Self::observe) for a payload already parsed (by the
@@ -132,21 +134,21 @@ impl DriftWatch {
         let Some(object) = record.as_object() else {
             return Vec::new();
         };
-        let shape: Vec<_> = object
+        let shape = object
             .iter()
-            .map(|(name, value)| (Cow::Borrowed(name.as_str()), shape::type_bit(value)))
-            .collect();
-        self.observe_shape(source, stream, &shape)
+            .map(|(name, value)| (name.as_str(), shape::type_bit(value)));
+        self.observe_shape(source, stream, shape)
     }
 
-    fn observe_shape(
+    /// `shape`: each top-level field's name and type bit.
+    fn observe_shape<'a>(
         &mut self,
         source: &str,
         stream: &str,
-        shape: &[(Cow<'_, str>, u8)],
+        shape: impl Iterator<Item = (&'a str, u8)>,
     ) -> Vec<Event> {
         if !self.streams.contains_key(source) {
-            self.streams.insert(source.to_owned(), HashMap::new());
+            self.streams.insert(source.to_owned(), Default::default());
         }
         let Some(streams) = self.streams.get_mut(source) else {
             return Vec::new();
@@ -176,12 +178,12 @@ impl DriftWatch {
 }
 
 impl Profile {
-    fn observe(&mut self, shape: &[(Cow<'_, str>, u8)]) -> Vec<Event> {
+    fn observe<'a>(&mut self, shape: impl Iterator<Item = (&'a str, u8)>) -> Vec<Event> {
         self.records += 1;
         let in_baseline = self.records <= BASELINE;
         let mut events = Vec::new();
         for (name, bit) in shape {
-            let field = match self.fields.get_mut(name.as_ref()) {
+            let field = match self.fields.get_mut(name) {
                 Some(field) => field,
                 None => {
                     if !in_baseline {
@@ -190,22 +192,22 @@ impl Profile {
                             field: name.to_string(),
                             detail: format!(
                                 "first seen after {BASELINE} records, holding {}",
-                                type_names(*bit)
+                                type_names(bit)
                             ),
                         });
                     }
-                    self.fields.entry(name.to_string()).or_default()
+                    self.fields.entry(name.to_owned()).or_default()
                 }
             };
             field.types |= bit;
             field.window_present += 1;
-            if *bit == NULL {
+            if bit == NULL {
                 field.window_nulls += 1;
             }
             if in_baseline {
                 field.baseline_types |= bit;
                 field.baseline_present += 1;
-                field.baseline_nulls += u64::from(*bit == NULL);
+                field.baseline_nulls += u64::from(bit == NULL);
             } else if field.baseline_present > 0
                 && bit & !NULL & !field.baseline_types != 0
                 && field.reported.insert(Drift::TypeChanged)
@@ -216,7 +218,7 @@ impl Profile {
                     detail: format!(
                         "{}, now also {}",
                         type_names(field.baseline_types),
-                        type_names(*bit)
+                        type_names(bit)
                     ),
                 });
             }
