@@ -220,7 +220,7 @@ pub fn watch(
 }
 
 /// A stage's JSON log: the `totals` of its `stopping` event (e.g.
-/// `"sink stopping"`), and each distinct warning or error with how often
+/// `"sink stopped"`), and each distinct warning or error with how often
 /// it was logged.
 pub fn read_log(path: &Path, stopping: &str) -> (Option<String>, Vec<(String, usize)>) {
     let mut totals = None;

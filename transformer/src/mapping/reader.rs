@@ -223,7 +223,7 @@ impl<'a> Reader<'a> {
             .iter()
             .enumerate()
             .map(|(i, item)| {
-                let at = self.path(&format!("{pointer}/{i}"));
+                let at = format!("{}{pointer}/{i}", self.base);
                 if !item.is_object() {
                     let e = Invalid::new("an object", item);
                     return Err(MapError::new(at, format!("{field}: {e}")));
