@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use canonflow_common::kafka::KafkaConfig;
+use canonflow_common::kafka::{self, KafkaConfig};
 use canonflow_common::topics::Topics;
 use canonflow_common::{Classify, ErrorClass};
 use futures::future::try_join_all;
@@ -130,7 +130,7 @@ impl Publisher {
         blocking(&self.producer, |p| p.begin_transaction()).await?;
         let outcome = match work.await {
             Ok(()) => blocking(&self.producer, |p| {
-                p.commit_transaction(TRANSACTION_TIMEOUT)
+                kafka::commit_transaction(p, TRANSACTION_TIMEOUT)
             })
             .await
             .map_err(PublishError::from),
@@ -224,7 +224,7 @@ impl Publisher {
 
     /// Closes the producer within the Kafka close deadline.
     pub fn close(self, deadline: Duration) {
-        canonflow_common::kafka::close_with_deadline(self.producer, deadline);
+        kafka::close_with_deadline(self.producer, deadline);
     }
 }
 

@@ -12,11 +12,13 @@ mod clients;
 mod close;
 mod config;
 mod group;
+mod transaction;
 
 pub use admin::{AdminError, TopicSpec, ensure_topics, partition_count};
 pub use close::close_with_deadline;
 pub use config::{KafkaConfig, SaslConfig, SaslMechanism, SecurityProtocol, TlsConfig};
 pub use group::{CommitGuard, CommitInFlight, GroupContext, IdleExit};
+pub use transaction::commit_transaction;
 
 /// Client settings for the local stack's broker (Tansu) and for tests.
 ///

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use canonflow_common::kafka;
 use canonflow_testkit::{Stack, TestTopics};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
@@ -88,7 +89,7 @@ pub async fn transactional_publish(
             .payload(&checkpoint)
             .partition(0);
         producer.send_result(mark).map_err(|(e, _)| e).unwrap();
-        tokio::task::block_in_place(|| producer.commit_transaction(TIMEOUT)).unwrap();
+        tokio::task::block_in_place(|| kafka::commit_transaction(&producer, TIMEOUT)).unwrap();
     }
     started.elapsed()
 }

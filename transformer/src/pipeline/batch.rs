@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use canonflow_common::headers;
-use canonflow_common::kafka::CommitGuard;
+use canonflow_common::kafka::{self, CommitGuard};
 use canonflow_common::observe::trace::{Fanout, spans};
 use rdkafka::Message;
 use rdkafka::consumer::Consumer;
@@ -62,6 +62,10 @@ pub(super) struct Prepared {
     started: Instant,
     gathered: Duration,
     mapped: Duration,
+    /// How long preparing waited for the mapping threads.
+    map_wait: Duration,
+    /// How long sending the records and the offsets took.
+    sent: Duration,
 }
 
 /// A batch whose transaction is committing on its own thread.
@@ -115,7 +119,9 @@ impl Pipeline {
     /// its records in the order they were read. Only a tripped dead-letter
     /// limit fails it (fatal).
     pub(super) fn prepare(&mut self, mapping: &mut Mapping) -> Result<Prepared, Error> {
+        let waiting = Instant::now();
         let (mapped, mapped_in) = mapping.job.finish(&self.mapper);
+        let map_wait = waiting.elapsed();
         let fanout = Arc::clone(&mapping.job.fanout);
         let span = fanout.batch().clone();
         let _entered = span.enter();
@@ -172,6 +178,8 @@ impl Pipeline {
             started: mapping.job.started,
             gathered: mapping.gathered,
             mapped: mapped_in,
+            map_wait,
+            sent: Duration::ZERO,
         })
     }
 
@@ -188,7 +196,10 @@ impl Pipeline {
         let span = prepared.fanout.batch().clone();
         let _entered = span.enter();
         let outputs = std::mem::take(&mut prepared.outputs);
-        match self.transact(outputs, mapping.batch()) {
+        let sending = Instant::now();
+        let transacted = self.transact(outputs, mapping.batch());
+        prepared.sent = sending.elapsed();
+        match transacted {
             Ok((commit, offsets)) => Ok(InFlight {
                 commit,
                 offsets,
@@ -228,7 +239,9 @@ impl Pipeline {
             .name("transaction-commit".into())
             .spawn(move || {
                 let _running = guard;
-                producer.commit_transaction(TRANSACTION_TIMEOUT)
+                let committing = Instant::now();
+                let committed = kafka::commit_transaction(&*producer, TRANSACTION_TIMEOUT);
+                (committed, committing.elapsed())
             })
             .map_err(|e| BatchError::Fatal(Error::Kafka(format!("starting a commit: {e}"))))?;
         Ok((commit, offsets))
@@ -250,7 +263,9 @@ impl Pipeline {
             prepared,
         } = in_flight;
         let waiting = Instant::now();
-        let committed = commit.join().unwrap_or(Err(KafkaError::Canceled));
+        let (committed, commit_took) = commit
+            .join()
+            .unwrap_or((Err(KafkaError::Canceled), Duration::ZERO));
         let waited = waiting.elapsed();
         if let Err(e) = committed {
             self.abort();
@@ -270,16 +285,22 @@ impl Pipeline {
             started,
             gathered,
             mapped,
+            map_wait,
+            sent,
             ..
         } = prepared;
         counts.committed(&totals, &batch, started.elapsed());
-        // Where a batch's time went, for tuning: gathering it, mapping it,
-        // and waiting here for its commit to return.
+        // Where a batch's time went, for tuning: gathering it, mapping it
+        // (and waiting for that), sending it, committing it (and waiting
+        // here for that).
         tracing::debug!(
             parent: fanout.batch(),
             ?totals,
             gathered_ms = gathered.as_millis(),
             mapped_ms = mapped.as_millis(),
+            map_wait_ms = map_wait.as_millis(),
+            sent_ms = sent.as_millis(),
+            commit_ms = commit_took.as_millis(),
             commit_wait_ms = waited.as_millis(),
             "batch committed"
         );
@@ -338,7 +359,8 @@ impl Pipeline {
     }
 }
 
-type CommitThread = std::thread::JoinHandle<KafkaResult<()>>;
+/// The commit's thread: its result, and how long it took.
+type CommitThread = std::thread::JoinHandle<(KafkaResult<()>, Duration)>;
 
 /// The span continuing the trace of a raw record's page in this batch.
 fn map_span(message: &OwnedMessage) -> tracing::Span {

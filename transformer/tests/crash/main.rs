@@ -14,7 +14,6 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use canonflow_common::headers;
 use canonflow_testkit::{drain, eventually};
@@ -23,6 +22,9 @@ use serde_json::json;
 use support::{Harness, Raw, header};
 
 const KILLS: usize = 6;
+/// Each copy but the last is killed within this many committed raw records
+/// (of ~2,250), plus what it commits while the test polls (every 50 ms).
+const KILL_WITHIN: i64 = 100;
 const SUPPLIERS: usize = 1_500;
 
 /// Suppliers, some updated (a later `modifiedAt`), one in ten invalid.
@@ -61,7 +63,7 @@ async fn killed_at_random_the_transformer_maps_every_record_exactly_once() {
     let mappings = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/mappings");
     // Small transactions, so that there are many to kill between; a fixed
     // instance id, so that each copy fences its killed predecessor.
-    let settings = "transaction_records = 20\ninstance_id = \"crash\"\nexit_when_idle_secs = 5";
+    let settings = "transaction_records = 10\ninstance_id = \"crash\"\nexit_when_idle_secs = 5";
     let text = harness.config_toml(&mappings, settings);
     std::fs::write(&config, text).unwrap();
     let log = dir.path().join("transformer.log");
@@ -96,12 +98,14 @@ async fn killed_at_random_the_transformer_maps_every_record_exactly_once() {
             .unwrap();
         let reaper = canonflow_testkit::KillOnDrop(vec![child.id()]);
         if killed < KILLS {
-            // Kill it once it is making progress, at a random point after.
+            // Kill it at a random point of its work: once it has committed a
+            // random number of further records. By records, not by time, so
+            // that however fast a copy is, every kill lands before the end.
+            let target = (before + rng.i64(1..=KILL_WITHIN)).min(total);
             eventually(support::DEADLINE, "the new copy committing", || async {
-                (harness.committed().await > before).then_some(())
+                (harness.committed().await >= target).then_some(())
             })
             .await;
-            tokio::time::sleep(Duration::from_millis(rng.u64(0..800))).await;
             drop(reaper);
             let _ = child.wait();
             killed += 1;
