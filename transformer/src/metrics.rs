@@ -4,13 +4,12 @@
 
 use std::time::Duration;
 
+use crate::Totals;
+use crate::pipeline::Positions;
 use ::metrics::{Histogram, counter, histogram};
 use canonflow_canonical::EntityKind;
 use canonflow_common::ErrorClass;
 use canonflow_common::observe::{self, Stage, names};
-use rdkafka::message::OwnedMessage;
-
-use crate::Totals;
 
 /// One batch's counts, gathered while it is mapped.
 #[derive(Debug)]
@@ -36,7 +35,7 @@ impl BatchCounts {
     }
 
     /// The batch's transaction committed.
-    pub fn committed(&self, totals: &Totals, batch: &[OwnedMessage], took: Duration) {
+    pub fn committed(&self, totals: &Totals, read: &Positions, took: Duration) {
         counter!(names::TRANSFORMER_RECORDS_IN).increment(totals.raw);
         for (kind, n) in EntityKind::ALL.iter().zip(self.out) {
             counter!(names::TRANSFORMER_RECORDS_OUT, "entity" => kind.name()).increment(n);
@@ -49,7 +48,7 @@ impl BatchCounts {
         counter!(names::TRANSFORMER_REEMITTED).increment(totals.reemitted);
         counter!(names::TRANSFORMER_TRANSACTIONS, "outcome" => "committed").increment(1);
         histogram!(names::TRANSFORMER_TRANSACTION_SECONDS).record(took.as_secs_f64());
-        observe::kafka::record_processed(Stage::Transformer, batch);
+        observe::kafka::record_newest(Stage::Transformer, read.newest());
     }
 }
 

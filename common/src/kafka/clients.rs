@@ -135,6 +135,16 @@ impl KafkaConfig {
         Ok(config)
     }
 
+    /// Sets a stage's own defaults on `config`, each unless the user's
+    /// properties name it: the user's settings still win.
+    pub fn with_defaults(&self, config: &mut ClientConfig, defaults: &[(&str, &str)]) {
+        for (key, value) in defaults {
+            if !self.properties.contains_key(*key) {
+                config.set(*key, *value);
+            }
+        }
+    }
+
     /// User properties win over the role defaults set after `client_config`.
     fn reapply_properties(&self, config: &mut ClientConfig) {
         for (key, value) in &self.properties {

@@ -68,11 +68,25 @@ pub fn record_processed<'a, M: Message + 'a>(
 ) {
     let mut newest: BTreeMap<(&str, i32), i64> = BTreeMap::new();
     for m in messages {
-        if let Timestamp::CreateTime(ms) | Timestamp::LogAppendTime(ms) = m.timestamp() {
+        if let Some(ms) = timestamp_ms(m) {
             let entry = newest.entry((m.topic(), m.partition())).or_insert(ms);
             *entry = (*entry).max(ms);
         }
     }
+    record_newest(stage, newest);
+}
+
+/// A record's timestamp in ms since the epoch, if it has one.
+pub fn timestamp_ms(message: &impl Message) -> Option<i64> {
+    match message.timestamp() {
+        Timestamp::CreateTime(ms) | Timestamp::LogAppendTime(ms) => Some(ms),
+        Timestamp::NotAvailable => None,
+    }
+}
+
+/// [`record_processed`] for a batch already let go of: each partition's
+/// newest record timestamp (ms), by topic and partition.
+pub fn record_newest<'a>(stage: Stage, newest: impl IntoIterator<Item = ((&'a str, i32), i64)>) {
     let now = chrono::Utc::now().timestamp_millis();
     for ((topic, partition), ms) in newest {
         metrics::gauge!(

@@ -24,16 +24,14 @@ pub struct Copied {
 /// Copies `records` records from `from` to `to` (same partition count).
 pub fn pass_through(kafka: &KafkaConfig, from: &str, to: &str, records: usize) -> Copied {
     let group = canonflow_testkit::unique("bench-limit");
-    let consumer: BaseConsumer = kafka
-        .consumer_config("bench-limit", &group)
-        .unwrap()
-        .create()
-        .unwrap();
-    let producer: ThreadedProducer<Acks> = kafka
-        .producer_config("bench-limit")
-        .unwrap()
-        .create_with_context(Acks::default())
-        .unwrap();
+    // With the transformer's own client defaults, so that only the
+    // transforming differs.
+    let mut consumer = kafka.consumer_config("bench-limit", &group).unwrap();
+    kafka.with_defaults(&mut consumer, canonflow_transformer::CONSUMER_DEFAULTS);
+    let consumer: BaseConsumer = consumer.create().unwrap();
+    let mut producer = kafka.producer_config("bench-limit").unwrap();
+    kafka.with_defaults(&mut producer, canonflow_transformer::PRODUCER_DEFAULTS);
+    let producer: ThreadedProducer<Acks> = producer.create_with_context(Acks::default()).unwrap();
     let deadline = crate::deadline(records);
     let started = Instant::now();
     consumer.subscribe(&[from]).unwrap();

@@ -193,10 +193,16 @@ fn print_settings(figures: &Figures<'_>) {
         .collect();
     println!(
         "settings: seed {}; [transformer] {} (else the defaults of docs/configuration.md); \
-         librdkafka (limit and transformer) {}",
+         librdkafka (limit and transformer) {} (else the transformer's: {})",
         figures.seed,
         listed(settings),
-        listed(properties)
+        listed(properties),
+        canonflow_transformer::PRODUCER_DEFAULTS
+            .iter()
+            .chain(canonflow_transformer::CONSUMER_DEFAULTS)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 }
 

@@ -58,11 +58,13 @@ pub async fn start(
     // Assigned, never subscribed: the group id is only a name; nothing is
     // ever committed under it.
     let group = format!("{}-transformer-references-{instance}", topics.prefix);
-    let consumer: BaseConsumer = kafka
+    let mut config = kafka
         .consumer_config("transformer-references", &group)
-        .map_err(|e| e.to_string())?
-        .create()
         .map_err(|e| e.to_string())?;
+    // Past start-up it follows a trickle; its prefetch of compressed
+    // canonical records is smaller than other consumers' for memory.
+    kafka.with_defaults(&mut config, &[("queued.max.messages.kbytes", "4096")]);
+    let consumer: BaseConsumer = config.create().map_err(|e| e.to_string())?;
     consumer.assign(&assignment).map_err(|e| e.to_string())?;
     let stop = Arc::new(AtomicBool::new(false));
     let stopping = Arc::clone(&stop);

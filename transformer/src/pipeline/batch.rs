@@ -21,7 +21,7 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tracing::field::Empty;
 
 use super::map::{Job, Mapped, Mapper};
-use super::{BatchError, Pipeline, TRANSACTION_TIMEOUT};
+use super::{BatchError, Pipeline, Positions, TRANSACTION_TIMEOUT};
 use crate::enrich::Reemit;
 use crate::metrics::BatchCounts;
 use crate::outputs::{self, Output, Transformed};
@@ -72,7 +72,8 @@ pub(super) struct Prepared {
 pub(super) struct InFlight {
     commit: CommitThread,
     offsets: Option<TopicPartitionList>,
-    batch: Arc<Vec<OwnedMessage>>,
+    /// Where its records were read: the records themselves are let go.
+    read: Positions,
     reemits: Vec<Reemit>,
     prepared: Prepared,
 }
@@ -203,12 +204,14 @@ impl Pipeline {
             Ok((commit, offsets)) => Ok(InFlight {
                 commit,
                 offsets,
-                batch: Arc::clone(&mapping.job.batch),
+                read: Positions::of(mapping.batch()),
                 reemits: std::mem::take(&mut mapping.reemits),
                 prepared,
             }),
             Err(e) => {
-                self.rewind(mapping.batch().iter().chain(later));
+                let mut read = Positions::of(mapping.batch());
+                read.add(later);
+                self.rewind(&read);
                 Err(e)
             }
         }
@@ -258,7 +261,7 @@ impl Pipeline {
         let InFlight {
             commit,
             offsets,
-            batch,
+            mut read,
             reemits,
             prepared,
         } = in_flight;
@@ -269,7 +272,8 @@ impl Pipeline {
         let waited = waiting.elapsed();
         if let Err(e) = committed {
             self.abort();
-            self.rewind(batch.iter().chain(later.iter().flat_map(|b| b.iter())));
+            read.add(later.iter().flat_map(|b| b.iter()));
+            self.rewind(&read);
             return Err(Box::new(Failed {
                 error: BatchError::kafka(e),
                 reemits,
@@ -289,7 +293,7 @@ impl Pipeline {
             sent,
             ..
         } = prepared;
-        counts.committed(&totals, &batch, started.elapsed());
+        counts.committed(&totals, &read, started.elapsed());
         // Where a batch's time went, for tuning: gathering it, mapping it
         // (and waiting for that), sending it, committing it (and waiting
         // here for that).

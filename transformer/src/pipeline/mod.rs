@@ -23,10 +23,12 @@
 
 mod batch;
 mod map;
+mod positions;
 
 pub use map::Mapper;
+pub(crate) use positions::Positions;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,7 +37,6 @@ use canonflow_common::Shutdown;
 use canonflow_common::kafka::CommitInFlight;
 use canonflow_common::kafka::{GroupContext, IdleExit};
 use canonflow_common::observe::health;
-use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedMessage;
@@ -84,12 +85,14 @@ impl Pipeline {
     /// read again on the next start.
     pub fn run(&mut self, shutdown: &Shutdown) -> Result<(), Error> {
         let raw = self.mapper.topics.raw();
-        self.producer
-            .init_transactions(TRANSACTION_TIMEOUT)
-            .map_err(|e| Error::Kafka(format!("initializing transactions: {e}")))?;
+        // Subscribed first: the group join (seconds on the local broker)
+        // goes on in the background while transactions are initialized.
         self.consumer
             .subscribe(&[&raw])
             .map_err(|e| Error::Kafka(format!("subscribing to {raw}: {e}")))?;
+        self.producer
+            .init_transactions(TRANSACTION_TIMEOUT)
+            .map_err(|e| Error::Kafka(format!("initializing transactions: {e}")))?;
         metrics::started();
         let mut backoff = Duration::from_millis(200);
         let mut in_flight: Option<InFlight> = None;
@@ -269,19 +272,13 @@ impl Pipeline {
         }
     }
 
-    /// Positions each partition of `records` (in the order they were read)
-    /// back at its first record, so a retry reads them again (a partition no
-    /// longer assigned resumes from its committed offset anyway).
-    fn rewind<'a>(&self, records: impl IntoIterator<Item = &'a OwnedMessage>) {
-        let mut first: BTreeMap<(String, i32), i64> = BTreeMap::new();
-        for m in records {
-            first
-                .entry((m.topic().to_owned(), m.partition()))
-                .or_insert(m.offset());
-        }
-        for ((topic, partition), offset) in first {
+    /// Positions each partition read back at its first record, so that a
+    /// retry reads them again (a partition no longer assigned resumes from
+    /// its committed offset anyway).
+    fn rewind(&self, read: &Positions) {
+        for (topic, partition, offset) in read.first() {
             if let Err(e) = self.consumer.seek(
-                &topic,
+                topic,
                 partition,
                 Offset::Offset(offset),
                 Duration::from_secs(5),
