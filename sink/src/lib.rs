@@ -77,6 +77,12 @@ impl Classify for Error {
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Runs the sink until `shutdown` is triggered or a fatal error occurs.
+/// librdkafka settings of the sink's consumer, unless the user's
+/// `[kafka.properties]` name them: 8 MiB of prefetch, not the 16 of other
+/// consumers, because its input is the transformer's LZ4 batches, which
+/// librdkafka counts compressed (`docs/performance.md`, 2026-12-06).
+pub const CONSUMER_DEFAULTS: &[(&str, &str)] = &[("queued.max.messages.kbytes", "8192")];
+
 pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<Totals, Error> {
     run_with_status(config, shutdown, Arc::default()).await
 }
@@ -172,10 +178,14 @@ pub async fn run_with_status(
         .collect();
     let tables = Arc::new(tables);
     let kafka_error = |e: rdkafka::error::KafkaError| Error::Kafka(e.to_string());
+    let mut consumer = deployment
+        .kafka
+        .stage_consumer_config(Stage::Sink, &settings.group_id)?;
+    deployment
+        .kafka
+        .with_defaults(&mut consumer, CONSUMER_DEFAULTS);
     let consumer = Arc::new(
-        deployment
-            .kafka
-            .stage_consumer_config(Stage::Sink, &settings.group_id)?
+        consumer
             .create_with_context(GroupContext::new(Stage::Sink))
             .map_err(kafka_error)?,
     );

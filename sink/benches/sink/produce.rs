@@ -57,6 +57,8 @@ pub fn load(kafka: &KafkaConfig, topics: &Topics, generator: Generator, generati
         .set("batch.num.messages", "10000")
         .set("queue.buffering.max.messages", "1000000")
         .set("queue.buffering.max.kbytes", "1048576")
+        // As the transformer writes them (its `PRODUCER_DEFAULTS`).
+        .set("compression.type", "lz4")
         .create_with_context(Acks::default())
         .unwrap();
     let catalog = Catalog::embedded().unwrap();
