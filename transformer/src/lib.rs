@@ -194,9 +194,10 @@ fn topic_specs(
 /// `[kafka.properties]` still win.
 pub const PRODUCER_DEFAULTS: &[(&str, &str)] = &[("compression.type", "lz4")];
 
-/// …and of its raw consumer: 8 MiB of prefetch (not the 16 of other
-/// consumers) keeps it under 256 MiB with the faster producer, at no cost
-/// in speed.
+/// librdkafka settings of the transformer's raw consumer, unless the
+/// user's `[kafka.properties]` name them: 8 MiB of prefetch (not the 16 of
+/// other consumers) keeps the transformer under 256 MiB with the LZ4
+/// producer, at no cost in speed.
 pub const CONSUMER_DEFAULTS: &[(&str, &str)] = &[("queued.max.messages.kbytes", "8192")];
 
 fn build(

@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
-use crate::Totals;
-use crate::pipeline::Positions;
 use ::metrics::{Histogram, counter, histogram};
 use canonflow_canonical::EntityKind;
 use canonflow_common::ErrorClass;
 use canonflow_common::observe::{self, Stage, names};
+
+use crate::Totals;
+use crate::pipeline::Positions;
 
 /// One batch's counts, gathered while it is mapped.
 #[derive(Debug)]

@@ -16,6 +16,19 @@ use crate::observe::Stage;
 /// How often consumers report statistics (lag, broker connections).
 const STATISTICS_INTERVAL_MS: &str = "5000";
 
+/// librdkafka properties with two names, among those stages set defaults
+/// for (`with_defaults`).
+const ALIASES: &[(&str, &str)] = &[("compression.type", "compression.codec")];
+
+/// The other name of `key`, if it has one.
+fn alias(key: &str) -> Option<&'static str> {
+    ALIASES.iter().find_map(|&(a, b)| match key {
+        k if k == a => Some(b),
+        k if k == b => Some(a),
+        _ => None,
+    })
+}
+
 impl KafkaConfig {
     /// Connection and security settings shared by every client.
     /// `role` (e.g. `"sink"`) is appended to the client id.
@@ -136,10 +149,12 @@ impl KafkaConfig {
     }
 
     /// Sets a stage's own defaults on `config`, each unless the user's
-    /// properties name it: the user's settings still win.
+    /// properties name it, under its name or its librdkafka alias: the
+    /// user's settings still win.
     pub fn with_defaults(&self, config: &mut ClientConfig, defaults: &[(&str, &str)]) {
         for (key, value) in defaults {
-            if !self.properties.contains_key(*key) {
+            let named = |k: &str| self.properties.contains_key(k);
+            if !named(key) && !alias(key).is_some_and(named) {
                 config.set(*key, *value);
             }
         }
@@ -174,6 +189,26 @@ mod tests {
         assert_eq!(consumer.get("session.timeout.ms"), Some("6000"));
         // A full prefetch must not stall fetching for librdkafka's second.
         assert_eq!(consumer.get("fetch.queue.backoff.ms"), Some("10"));
+    }
+
+    #[test]
+    fn stage_defaults_yield_to_the_users_properties_and_their_aliases() {
+        let mut kafka = KafkaConfig::local("127.0.0.1:9092");
+        let defaults = [("compression.type", "lz4"), ("linger.ms", "7")];
+        let mut config = kafka.producer_config("transformer").unwrap();
+        kafka.with_defaults(&mut config, &defaults);
+        assert_eq!(config.get("compression.type"), Some("lz4"));
+        assert_eq!(config.get("linger.ms"), Some("7"));
+
+        kafka
+            .properties
+            .insert("compression.codec".into(), "zstd".into());
+        kafka.properties.insert("linger.ms".into(), "20".into());
+        let mut config = kafka.producer_config("transformer").unwrap();
+        kafka.with_defaults(&mut config, &defaults);
+        assert_eq!(config.get("compression.type"), None);
+        assert_eq!(config.get("compression.codec"), Some("zstd"));
+        assert_eq!(config.get("linger.ms"), Some("20"));
     }
 
     #[test]

@@ -15,6 +15,10 @@ use rdkafka::producer::{Partitioner, Producer, ProducerContext};
 /// How often [`commit_transaction`] looks whether everything is delivered.
 const STEP: Duration = Duration::from_millis(1);
 
+/// The commit itself gets at least this long, however long the deliveries
+/// took, so that it is not started with no time left.
+const COMMIT_AT_LEAST: Duration = Duration::from_secs(5);
+
 /// Commits `producer`'s open transaction within `timeout`, once everything
 /// sent in it has been delivered, so that rdkafka's flush finds nothing
 /// left to wait for.
@@ -23,7 +27,9 @@ const STEP: Duration = Duration::from_millis(1);
 /// own (`ThreadedProducer`, `FutureProducer`): a `BaseProducer` delivers
 /// only while polled, so here it would wait out `timeout` and then fall
 /// back on rdkafka's own flush. A message that cannot be delivered fails
-/// the commit as before, when `timeout` is up.
+/// the commit as before, when `timeout` is up. Takes at most `timeout`
+/// plus 5 s (rdkafka's own took up to twice `timeout`: its flush, then the
+/// commit).
 pub fn commit_transaction<C, Part>(
     producer: &impl Producer<C, Part>,
     timeout: Duration,
@@ -36,5 +42,6 @@ where
     while producer.in_flight_count() > 0 && Instant::now() < deadline {
         std::thread::sleep(STEP);
     }
-    producer.commit_transaction(deadline.saturating_duration_since(Instant::now()))
+    let left = deadline.saturating_duration_since(Instant::now());
+    producer.commit_transaction(left.max(COMMIT_AT_LEAST))
 }

@@ -18,6 +18,12 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::{Enrichment, Stamp};
 
+/// librdkafka settings of the tail's consumer, unless the user's
+/// `[kafka.properties]` name them: past start-up it follows a trickle, so
+/// 4 MiB of prefetch, not the 16 of other consumers, for memory
+/// (`docs/performance.md`, 2026-12-06).
+pub const REFERENCES_DEFAULTS: &[(&str, &str)] = &[("queued.max.messages.kbytes", "4096")];
+
 /// The running tail; stops when dropped.
 #[derive(Debug)]
 pub struct Tail {
@@ -61,9 +67,7 @@ pub async fn start(
     let mut config = kafka
         .consumer_config("transformer-references", &group)
         .map_err(|e| e.to_string())?;
-    // Past start-up it follows a trickle; its prefetch of compressed
-    // canonical records is smaller than other consumers' for memory.
-    kafka.with_defaults(&mut config, &[("queued.max.messages.kbytes", "4096")]);
+    kafka.with_defaults(&mut config, REFERENCES_DEFAULTS);
     let consumer: BaseConsumer = config.create().map_err(|e| e.to_string())?;
     consumer.assign(&assignment).map_err(|e| e.to_string())?;
     let stop = Arc::new(AtomicBool::new(false));

@@ -276,7 +276,7 @@ impl Pipeline {
     /// retry reads them again (a partition no longer assigned resumes from
     /// its committed offset anyway).
     fn rewind(&self, read: &Positions) {
-        for (topic, partition, offset) in read.first() {
+        for (topic, partition, offset) in read.first_offsets() {
             if let Err(e) = self.consumer.seek(
                 topic,
                 partition,

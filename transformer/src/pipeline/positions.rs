@@ -22,6 +22,7 @@ struct Read {
 }
 
 impl Positions {
+    /// Where `records` were read, in the order given.
     pub fn of<'a>(records: impl IntoIterator<Item = &'a OwnedMessage>) -> Self {
         let mut positions = Self::default();
         positions.add(records);
@@ -52,7 +53,7 @@ impl Positions {
     }
 
     /// Each partition's first offset read.
-    pub fn first(&self) -> impl Iterator<Item = (&str, i32, i64)> {
+    pub fn first_offsets(&self) -> impl Iterator<Item = (&str, i32, i64)> {
         self.0
             .iter()
             .map(|r| (r.topic.as_str(), r.partition, r.first))
@@ -72,12 +73,16 @@ mod tests {
 
     use super::*;
 
+    /// A raw record; `ms` 0 for one without a timestamp.
     fn record(partition: i32, offset: i64, ms: i64) -> OwnedMessage {
         OwnedMessage::new(
             None,
             None,
             "raw".into(),
-            Timestamp::CreateTime(ms),
+            match ms {
+                0 => Timestamp::NotAvailable,
+                ms => Timestamp::CreateTime(ms),
+            },
             partition,
             offset,
             None,
@@ -87,11 +92,15 @@ mod tests {
     #[test]
     fn keeps_each_partitions_first_offset_and_newest_time() {
         let batch = [record(1, 10, 500), record(0, 7, 900), record(1, 11, 400)];
-        let later = [record(1, 12, 800), record(2, 3, 100)];
+        // Partition 3's record has no timestamp: rewound, but no lag.
+        let later = [record(1, 12, 800), record(2, 3, 100), record(3, 5, 0)];
         let mut positions = Positions::of(&batch);
         positions.add(&later);
-        let first: Vec<_> = positions.first().collect();
-        assert_eq!(first, [("raw", 1, 10), ("raw", 0, 7), ("raw", 2, 3)]);
+        let first: Vec<_> = positions.first_offsets().collect();
+        assert_eq!(
+            first,
+            [("raw", 1, 10), ("raw", 0, 7), ("raw", 2, 3), ("raw", 3, 5)]
+        );
         let newest: Vec<_> = positions.newest().collect();
         assert_eq!(
             newest,
