@@ -200,16 +200,16 @@ impl Pipeline {
         let sending = Instant::now();
         let transacted = self.transact(outputs, mapping.batch());
         prepared.sent = sending.elapsed();
+        let mut read = Positions::of(mapping.batch());
         match transacted {
             Ok((commit, offsets)) => Ok(InFlight {
                 commit,
                 offsets,
-                read: Positions::of(mapping.batch()),
+                read,
                 reemits: std::mem::take(&mut mapping.reemits),
                 prepared,
             }),
             Err(e) => {
-                let mut read = Positions::of(mapping.batch());
                 read.add(later);
                 self.rewind(&read);
                 Err(e)
