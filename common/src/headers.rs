@@ -97,23 +97,27 @@ pub fn text<'a, H: Headers>(headers: Option<&'a H>, name: &str) -> Option<&'a st
     std::str::from_utf8(value).ok()
 }
 
-/// A record's headers for what a stage sends on from it: all of them,
-/// with `traceparent`, when the stage traces, in place of the record's own
-/// [`TRACEPARENT`].
-pub fn carried(own: Option<&OwnedHeaders>, traceparent: Option<&str>) -> OwnedHeaders {
-    let Some(traceparent) = traceparent else {
-        return own.map_or_else(OwnedHeaders::new, Clone::clone);
-    };
-    let mut out = OwnedHeaders::new_with_capacity(own.map_or(0, Headers::count) + 1);
-    for header in own.iter().flat_map(|h| h.iter()) {
-        if header.key != TRACEPARENT {
+/// A record's headers for what a stage sends on from it: all `count` of
+/// `own`, with `traceparent`, when the stage traces, in place of the
+/// record's own [`TRACEPARENT`].
+pub fn carried<'a>(
+    own: impl IntoIterator<Item = Header<'a, &'a [u8]>>,
+    count: usize,
+    traceparent: Option<&str>,
+) -> OwnedHeaders {
+    let mut out = OwnedHeaders::new_with_capacity(count + 1);
+    for header in own {
+        if traceparent.is_none() || header.key != TRACEPARENT {
             out = out.insert(header);
         }
     }
-    out.insert(Header {
-        key: TRACEPARENT,
-        value: Some(traceparent),
-    })
+    match traceparent {
+        Some(traceparent) => out.insert(Header {
+            key: TRACEPARENT,
+            value: Some(traceparent),
+        }),
+        None => out,
+    }
 }
 
 /// A record's coordinates as [`ERROR_ORIGIN`] holds them: `topic/partition/offset`.
@@ -136,11 +140,11 @@ mod tests {
                 key: TRACEPARENT,
                 value: Some("00-a-b-01"),
             });
-        let out = carried(Some(&own), Some("00-c-d-01"));
+        let out = carried(own.iter(), own.count(), Some("00-c-d-01"));
         assert_eq!(out.count(), 2);
         assert_eq!(text(Some(&out), SOURCE), Some("hr"));
         assert_eq!(text(Some(&out), TRACEPARENT), Some("00-c-d-01"));
-        let untraced = carried(Some(&own), None);
+        let untraced = carried(own.iter(), own.count(), None);
         assert_eq!(text(Some(&untraced), TRACEPARENT), Some("00-a-b-01"));
         assert_eq!(text(None::<&OwnedHeaders>, SOURCE), None);
     }

@@ -16,6 +16,7 @@ mod metrics;
 pub mod normalize;
 mod outputs;
 mod pipeline;
+mod record;
 pub mod settings;
 
 use std::sync::Arc;

@@ -7,11 +7,11 @@ use canonflow_canonical::{Catalog, EntityKind, wire};
 use canonflow_common::headers;
 use canonflow_common::topics::Topics;
 use chrono::{SecondsFormat, Utc};
-use rdkafka::Message;
-use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
+use rdkafka::message::{Header, OwnedHeaders};
 
 use crate::enrich::{Enrichment, Reemit};
-use crate::mapping::{MapError, Mappings, Outcome, RawRecord};
+use crate::mapping::{Json, MapError, Mappings, Outcome, RawRecord};
+use crate::record::Record;
 
 /// One record to produce.
 #[derive(Debug)]
@@ -33,35 +33,22 @@ pub enum Transformed {
 /// Maps and encodes one raw record; what it becomes carries `traceparent`
 /// (the `map` span's) in place of the raw record's.
 pub fn transform(
-    message: &OwnedMessage,
+    record: &Record,
     mappings: &Mappings,
     enrichment: &Enrichment,
     catalog: &Catalog,
     topics: &Topics,
     traceparent: Option<&str>,
-    observe: &mut dyn FnMut(&str, &str, &serde_json::Value),
+    observe: &mut dyn FnMut(&str, &str, &Json<'_>),
 ) -> Transformed {
-    let header = |name: &str| {
-        message
-            .headers()
-            .and_then(|h| h.iter().find(|h| h.key == name).and_then(|h| h.value))
-    };
-    let raw = RawRecord {
-        topic: message.topic(),
-        partition: message.partition(),
-        offset: message.offset(),
-        key: message.key(),
-        payload: message.payload(),
-        source: header(headers::SOURCE),
-        stream: header(headers::STREAM),
-    };
+    let raw = record.raw();
     let mut entity = match mappings.map_observed(&raw, observe) {
         Ok(Outcome::Mapped(entity)) => entity,
         Ok(Outcome::Unmapped { source, stream }) => {
             return Transformed::Unmapped { source, stream };
         }
         Err(error) => {
-            return dead_letter(message, topics, &raw, mappings, &error, traceparent);
+            return dead_letter(record, topics, &raw, mappings, &error, traceparent);
         }
     };
     let enriched_from = enrichment.apply(&mut entity);
@@ -77,17 +64,14 @@ pub fn transform(
                 topic: topics.canonical(kind.name()),
                 key: Some(entity.canonical_id.into_bytes()),
                 payload: Some(payload),
-                headers: stamped(
-                    headers::carried(message.headers(), traceparent),
-                    enriched_from.as_deref(),
-                ),
+                headers: stamped(record.carried(traceparent), enriched_from.as_deref()),
             },
             kind,
         },
         // The mapping produced what the schema cannot hold: a mapping bug
         // shown by this record; dead-letter it like bad data.
         Err(e) => dead_letter(
-            message,
+            record,
             topics,
             &raw,
             mappings,
@@ -137,7 +121,7 @@ fn stamped(headers: OwnedHeaders, enriched_from: Option<&str>) -> OwnedHeaders {
 }
 
 fn dead_letter(
-    message: &OwnedMessage,
+    record: &Record,
     topics: &Topics,
     raw: &RawRecord<'_>,
     mappings: &Mappings,
@@ -163,7 +147,7 @@ fn dead_letter(
         time: &now,
         origin: &origin,
     }
-    .add_to(headers::carried(message.headers(), traceparent));
+    .add_to(record.carried(traceparent));
     if let Some(version) = &version {
         out = out.insert(Header {
             key: headers::ERROR_MAPPING_VERSION,
@@ -173,8 +157,8 @@ fn dead_letter(
     Transformed::DeadLetter {
         output: Output {
             topic: topics.dead_letters("transformer"),
-            key: message.key().map(<[u8]>::to_vec),
-            payload: message.payload().map(<[u8]>::to_vec),
+            key: raw.key.map(<[u8]>::to_vec),
+            payload: raw.payload.map(<[u8]>::to_vec),
             headers: out,
         },
         error: error.to_string(),

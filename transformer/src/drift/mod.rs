@@ -22,6 +22,8 @@ use ::metrics::counter;
 use canonflow_common::observe::names;
 use shape::Shape;
 
+use crate::mapping::Json;
+
 mod shape;
 
 /// Records that make a stream's baseline.
@@ -101,14 +103,13 @@ pub struct DriftWatch {
 impl DriftWatch {
     /// [`observe`](Self::observe) for a raw record as consumed; records
     /// without source and stream headers are the mapping's to refuse.
-    pub fn observe_record(&mut self, message: &rdkafka::message::OwnedMessage) {
+    pub fn observe_record(&mut self, record: &crate::record::Record) {
         use canonflow_common::headers;
-        use rdkafka::Message as _;
-        let header = |name| headers::text(message.headers(), name);
+        let header = |name| record.header_text(name);
         if let (Some(source), Some(stream), Some(payload)) = (
             header(headers::SOURCE),
             header(headers::STREAM),
-            message.payload(),
+            record.payload(),
         ) {
             self.observe(source, stream, payload);
         }
@@ -125,18 +126,13 @@ impl DriftWatch {
 
     /// [`observe`](Self::observe) for a payload already parsed (by the
     /// mapping): its top level read from the value, no second parse.
-    pub fn observe_parsed(
-        &mut self,
-        source: &str,
-        stream: &str,
-        record: &serde_json::Value,
-    ) -> Vec<Event> {
-        let Some(object) = record.as_object() else {
+    pub fn observe_parsed(&mut self, source: &str, stream: &str, record: &Json<'_>) -> Vec<Event> {
+        let Json::Object(members) = record else {
             return Vec::new();
         };
-        let shape = object
+        let shape = members
             .iter()
-            .map(|(name, value)| (name.as_str(), shape::type_bit(value)));
+            .map(|(name, value)| (name.as_ref(), shape::type_bit(value)));
         self.observe_shape(source, stream, shape)
     }
 
@@ -327,13 +323,14 @@ mod tests {
         let by_bytes = feed(&mut from_bytes, BASELINE + WINDOW, record);
         let by_values: Vec<Event> = (0..BASELINE + WINDOW)
             .flat_map(|i| {
-                let value: serde_json::Value = serde_json::from_str(&record(i)).unwrap();
+                let text = record(i);
+                let value = crate::mapping::parse_json(text.as_bytes()).unwrap();
                 from_values.observe_parsed("hr", "workers", &value)
             })
             .collect();
         assert_eq!(by_bytes.len(), 2, "{by_bytes:?}");
         assert_eq!(by_values, by_bytes);
-        let scalar = serde_json::Value::from(3);
+        let scalar = Json::Number(3.into());
         assert_eq!(from_values.observe_parsed("hr", "workers", &scalar), []);
     }
 

@@ -7,6 +7,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 
+use crate::mapping::Json;
+
 /// The JSON types, by bit position.
 pub const TYPES: [&str; 6] = ["null", "boolean", "number", "string", "array", "object"];
 const NULL: u8 = 1;
@@ -41,15 +43,14 @@ impl<'de> Deserialize<'de> for Shape<'de> {
 }
 
 /// The type bit of a parsed value.
-pub fn type_bit(value: &serde_json::Value) -> u8 {
-    use serde_json::Value;
+pub fn type_bit(value: &Json<'_>) -> u8 {
     match value {
-        Value::Null => NULL,
-        Value::Bool(_) => BOOLEAN,
-        Value::Number(_) => NUMBER,
-        Value::String(_) => STRING,
-        Value::Array(_) => ARRAY,
-        Value::Object(_) => OBJECT,
+        Json::Null => NULL,
+        Json::Bool(_) => BOOLEAN,
+        Json::Number(_) => NUMBER,
+        Json::String(_) => STRING,
+        Json::Array(_) => ARRAY,
+        Json::Object(_) => OBJECT,
     }
 }
 

@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
+pub use json::{Json, parse as parse_json};
 pub use load::{Field, Fields, Loaded, LoadedDir, MappingConfigError, load_dir, load_file};
 pub use reader::{MapError, Reader};
 
@@ -150,7 +151,7 @@ impl Mappings {
     pub fn map_observed(
         &self,
         raw: &RawRecord<'_>,
-        observe: &mut dyn FnMut(&str, &str, &Value),
+        observe: &mut dyn FnMut(&str, &str, &Json<'_>),
     ) -> Result<Outcome, MapError> {
         let source = header_text(raw.source, "canonflow.source")?;
         let stream = header_text(raw.stream, "canonflow.stream")?;
@@ -246,19 +247,20 @@ fn source_id<'a>(key: Option<&'a [u8]>, source: &str, stream: &str) -> Result<&'
         })
 }
 
-fn modified_at(record: &Value, mapping: &Loaded) -> Result<Option<DateTime<Utc>>, MapError> {
+fn modified_at(record: &Json<'_>, mapping: &Loaded) -> Result<Option<DateTime<Utc>>, MapError> {
     let Some(field) = &mapping.config.modified_at else {
         return Ok(None);
     };
     let value = json::at(record, &field.from)
         .filter(|v| !v.is_null())
-        .ok_or_else(|| MapError::new(&field.from, "modified_at: required, missing"))?;
-    normalize::timestamp(value, field.format, field.zone.unwrap_or(chrono_tz::UTC))
+        .ok_or_else(|| MapError::new(&field.from, "modified_at: required, missing"))?
+        .to_value();
+    normalize::timestamp(&value, field.format, field.zone.unwrap_or(chrono_tz::UTC))
         .map(Some)
         .map_err(|e| MapError::new(&field.from, format!("modified_at: {e}")))
 }
 
-fn deleted(record: &Value, mapping: &Loaded) -> Result<bool, MapError> {
+fn deleted(record: &Json<'_>, mapping: &Loaded) -> Result<bool, MapError> {
     let Some(field) = &mapping.config.deleted else {
         return Ok(false);
     };
@@ -266,13 +268,14 @@ fn deleted(record: &Value, mapping: &Loaded) -> Result<bool, MapError> {
         return Ok(false);
     };
     if field.values.is_empty() {
-        return normalize::boolean(value)
+        return normalize::boolean(&value.to_value())
             .map_err(|e| MapError::new(&field.from, format!("deleted: {e}")));
     }
-    Ok(value.as_str().is_some_and(|text| {
-        field
-            .values
-            .iter()
-            .any(|v| v.eq_ignore_ascii_case(text.trim()))
-    }))
+    let Json::String(text) = value else {
+        return Ok(false);
+    };
+    Ok(field
+        .values
+        .iter()
+        .any(|v| v.eq_ignore_ascii_case(text.trim())))
 }

@@ -5,6 +5,7 @@
 use canonflow_canonical::{Money, Quantity};
 use serde_json::Value;
 
+use super::json::Json;
 use super::load::{Field, Fields};
 use crate::normalize::{self, Invalid};
 
@@ -29,7 +30,7 @@ impl MapError {
 /// Reads the fields of one record (or list item) as configured.
 #[derive(Debug)]
 pub struct Reader<'a> {
-    record: &'a Value,
+    record: &'a Json<'a>,
     /// Pointer of `record` within the raw record (`/Lines/2` for an item).
     base: String,
     fields: &'a Fields,
@@ -38,11 +39,11 @@ pub struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(record: &'a Value, fields: &'a Fields) -> Self {
+    pub fn new(record: &'a Json<'a>, fields: &'a Fields) -> Self {
         Self::at(record, String::new(), fields)
     }
 
-    fn at(record: &'a Value, base: String, fields: &'a Fields) -> Self {
+    fn at(record: &'a Json<'a>, base: String, fields: &'a Fields) -> Self {
         Self {
             record,
             base,
@@ -57,8 +58,13 @@ impl<'a> Reader<'a> {
     }
 
     /// The value at `pointer`, `None` when absent or null.
-    fn lookup(&self, pointer: &str) -> Option<&'a Value> {
+    fn lookup(&self, pointer: &str) -> Option<&'a Json<'a>> {
         super::json::at(self.record, pointer).filter(|v| !v.is_null())
+    }
+
+    /// [`lookup`](Self::lookup), as the normalizers take it.
+    fn value(&self, pointer: &str) -> Option<Value> {
+        self.lookup(pointer).map(Json::to_value)
     }
 
     /// The full path of `pointer`, for an error (only then: most records
@@ -81,11 +87,11 @@ impl<'a> Reader<'a> {
             Some(Field::Value(pointer)) => pointer.as_str(),
             _ => return Err(MapError::new("", format!("{field}: not mapped"))),
         };
-        let value = self.lookup(pointer).ok_or_else(|| {
+        let value = self.value(pointer).ok_or_else(|| {
             MapError::new(self.path(pointer), format!("{field}: required, missing"))
         })?;
         self.produced.push(field);
-        normalize(value).map_err(|e| self.invalid(pointer, field, e))
+        normalize(&value).map_err(|e| self.invalid(pointer, field, e))
     }
 
     /// A field that may be absent, null, or not mapped at all.
@@ -97,10 +103,10 @@ impl<'a> Reader<'a> {
         let Some(Field::Value(pointer)) = self.fields.get(field) else {
             return Ok(None);
         };
-        let value = self.lookup(pointer);
+        let value = self.value(pointer);
         self.produced.push(field);
         value
-            .map(|v| normalize(v).map_err(|e| self.invalid(pointer, field, e)))
+            .map(|v| normalize(&v).map_err(|e| self.invalid(pointer, field, e)))
             .transpose()
     }
 
@@ -119,18 +125,18 @@ impl<'a> Reader<'a> {
             return Ok(None);
         };
         self.produced.push(field);
-        let Some(amount) = self.lookup(amount_pointer) else {
+        let Some(amount) = self.value(amount_pointer) else {
             return Ok(None);
         };
         let code = match (currency_pointer, currency) {
             (Some(pointer), _) => {
-                let code = self.lookup(pointer).ok_or_else(|| {
+                let code = self.value(pointer).ok_or_else(|| {
                     MapError::new(
                         self.path(pointer),
                         format!("{field}: an amount without a currency"),
                     )
                 })?;
-                normalize::currency(code).map_err(|e| self.invalid(pointer, field, e))?
+                normalize::currency(&code).map_err(|e| self.invalid(pointer, field, e))?
             }
             (None, Some(code)) => code.to_owned(),
             (None, None) => {
@@ -140,7 +146,7 @@ impl<'a> Reader<'a> {
                 ));
             }
         };
-        normalize::money(amount, &Value::String(code))
+        normalize::money(&amount, &Value::String(code))
             .map(Some)
             .map_err(|e| self.invalid(amount_pointer, field, e))
     }
@@ -166,20 +172,20 @@ impl<'a> Reader<'a> {
             return Err(MapError::new("", format!("{field}: not mapped")));
         };
         self.produced.push(field);
-        let value = self.lookup(value_pointer).ok_or_else(|| {
+        let value = self.value(value_pointer).ok_or_else(|| {
             MapError::new(
                 self.path(value_pointer),
                 format!("{field}: required, missing"),
             )
         })?;
-        let unit = self.lookup(unit_pointer).ok_or_else(|| {
+        let unit = self.value(unit_pointer).ok_or_else(|| {
             MapError::new(
                 self.path(unit_pointer),
                 format!("{field}: a quantity without a unit"),
             )
         })?;
-        normalize::check_unit(unit).map_err(|e| self.invalid(unit_pointer, field, e))?;
-        normalize::quantity(value, unit).map_err(|e| self.invalid(value_pointer, field, e))
+        normalize::check_unit(&unit).map_err(|e| self.invalid(unit_pointer, field, e))?;
+        normalize::quantity(&value, &unit).map_err(|e| self.invalid(value_pointer, field, e))
     }
 
     /// A list of scalars, each normalized; absent or null is empty.
@@ -195,7 +201,8 @@ impl<'a> Reader<'a> {
             .iter()
             .enumerate()
             .map(|(i, item)| {
-                normalize(item).map_err(|e| self.invalid(&format!("{pointer}/{i}"), field, e))
+                normalize(&item.to_value())
+                    .map_err(|e| self.invalid(&format!("{pointer}/{i}"), field, e))
             })
             .collect()
     }
@@ -225,7 +232,7 @@ impl<'a> Reader<'a> {
             .map(|(i, item)| {
                 let at = format!("{}{pointer}/{i}", self.base);
                 if !item.is_object() {
-                    let e = Invalid::new("an object", item);
+                    let e = Invalid::new("an object", &item.to_value());
                     return Err(MapError::new(at, format!("{field}: {e}")));
                 }
                 read(&mut Reader::at(item, at, item_fields))
@@ -234,15 +241,17 @@ impl<'a> Reader<'a> {
     }
 
     /// The list at `field`'s pointer, and that pointer.
-    fn list(&mut self, field: &'static str) -> Result<Option<(&'a Vec<Value>, &'a str)>, MapError> {
+    fn list(&mut self, field: &'static str) -> Result<Option<(&'a [Json<'a>], &'a str)>, MapError> {
         let Some(Field::List { from, .. }) = self.fields.get(field) else {
             return Ok(None);
         };
         self.produced.push(field);
         match self.lookup(from) {
             None => Ok(None),
-            Some(Value::Array(items)) => Ok(Some((items, from.as_str()))),
-            Some(other) => Err(self.invalid(from, field, Invalid::new("a list", other))),
+            Some(Json::Array(items)) => Ok(Some((items, from.as_str()))),
+            Some(other) => {
+                Err(self.invalid(from, field, Invalid::new("a list", &other.to_value())))
+            }
         }
     }
 

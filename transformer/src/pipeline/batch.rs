@@ -12,10 +12,8 @@ use std::time::{Duration, Instant};
 use canonflow_common::headers;
 use canonflow_common::kafka::{self, CommitGuard};
 use canonflow_common::observe::trace::{Fanout, spans};
-use rdkafka::Message;
 use rdkafka::consumer::Consumer;
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
-use rdkafka::message::OwnedMessage;
 use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tracing::field::Empty;
@@ -25,6 +23,7 @@ use super::{BatchError, Pipeline, Positions, TRANSACTION_TIMEOUT};
 use crate::enrich::Reemit;
 use crate::metrics::BatchCounts;
 use crate::outputs::{self, Output, Transformed};
+use crate::record::Record;
 use crate::{Error, Totals};
 
 /// A batch being mapped, and the re-emits that go out in its transaction.
@@ -36,7 +35,7 @@ pub(super) struct Mapping {
 }
 
 impl Mapping {
-    pub fn batch(&self) -> &[OwnedMessage] {
+    pub fn batch(&self) -> &[Record] {
         &self.job.batch
     }
 
@@ -90,7 +89,7 @@ impl Pipeline {
     /// own; `reemits` (encoded already) go out in the same transaction.
     pub(super) fn start_mapping(
         &self,
-        batch: Vec<OwnedMessage>,
+        batch: Vec<Record>,
         gathered: Duration,
         reemits: Vec<Reemit>,
     ) -> Mapping {
@@ -104,10 +103,10 @@ impl Pipeline {
         // Every record's trace counted first; then the threads only read.
         let parents: Vec<Option<String>> = batch
             .iter()
-            .map(|m| headers::text(m.headers(), headers::TRACEPARENT).map(str::to_owned))
+            .map(|r| r.header_text(headers::TRACEPARENT).map(str::to_owned))
             .collect();
-        for (message, parent) in batch.iter().zip(&parents) {
-            fanout.count(parent.as_deref(), 1, || map_span(message));
+        for (record, parent) in batch.iter().zip(&parents) {
+            fanout.count(parent.as_deref(), 1, || map_span(record));
         }
         Mapping {
             job: self.mapper.start(batch, parents, fanout),
@@ -137,7 +136,7 @@ impl Pipeline {
         }
         totals.reemitted = mapping.reemits.len() as u64;
         for (
-            message,
+            record,
             Mapped {
                 transformed,
                 seconds,
@@ -145,7 +144,7 @@ impl Pipeline {
         ) in batch.iter().zip(mapped)
         {
             counts.map_seconds.record(seconds);
-            let partition = message.partition();
+            let partition = record.partition();
             let (output, verdict) = match transformed {
                 Transformed::Canonical { output, kind } => {
                     totals.canonical += 1;
@@ -192,7 +191,7 @@ impl Pipeline {
         &mut self,
         mut prepared: Prepared,
         mapping: &mut Mapping,
-        later: &[OwnedMessage],
+        later: &[Record],
     ) -> Result<InFlight, BatchError> {
         let span = prepared.fanout.batch().clone();
         let _entered = span.enter();
@@ -220,7 +219,7 @@ impl Pipeline {
     fn transact(
         &mut self,
         outputs: Vec<Output>,
-        batch: &[OwnedMessage],
+        batch: &[Record],
     ) -> Result<(CommitThread, Option<TopicPartitionList>), BatchError> {
         self.producer
             .begin_transaction()
@@ -256,7 +255,7 @@ impl Pipeline {
     pub(super) fn settle(
         &mut self,
         in_flight: InFlight,
-        later: &[&[OwnedMessage]],
+        later: &[&[Record]],
     ) -> Result<(), Box<Failed>> {
         let InFlight {
             commit,
@@ -344,10 +343,7 @@ impl Pipeline {
     }
 
     /// Adds `batch`'s offsets to the open transaction; returns them.
-    fn send_offsets(
-        &self,
-        batch: &[OwnedMessage],
-    ) -> Result<Option<TopicPartitionList>, BatchError> {
+    fn send_offsets(&self, batch: &[Record]) -> Result<Option<TopicPartitionList>, BatchError> {
         if batch.is_empty() {
             return Ok(None);
         }
@@ -367,8 +363,8 @@ impl Pipeline {
 type CommitThread = std::thread::JoinHandle<(KafkaResult<()>, Duration)>;
 
 /// The span continuing the trace of a raw record's page in this batch.
-fn map_span(message: &OwnedMessage) -> tracing::Span {
-    let header = |name| headers::text(message.headers(), name).unwrap_or_default();
+fn map_span(record: &Record) -> tracing::Span {
+    let header = |name| record.header_text(name).unwrap_or_default();
     tracing::info_span!(
         parent: None,
         spans::MAP,
@@ -378,7 +374,7 @@ fn map_span(message: &OwnedMessage) -> tracing::Span {
 }
 
 /// The offset after the last record of each partition in `batch`.
-fn next_offsets(batch: &[OwnedMessage]) -> Result<TopicPartitionList, KafkaError> {
+fn next_offsets(batch: &[Record]) -> Result<TopicPartitionList, KafkaError> {
     let mut next: std::collections::BTreeMap<(&str, i32), i64> = Default::default();
     for m in batch {
         let entry = next.entry((m.topic(), m.partition())).or_insert(0);

@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 use canonflow_canonical::Catalog;
 use canonflow_common::observe::trace::Fanout;
 use canonflow_common::topics::Topics;
-use rdkafka::message::OwnedMessage;
 
 use crate::drift::DriftWatch;
 use crate::enrich::Enrichment;
 use crate::mapping::Mappings;
 use crate::outputs::{Transformed, transform};
+use crate::record::Record;
 
 /// Fewer records than this per thread are not worth a thread.
 const MIN_CHUNK: usize = 512;
@@ -50,7 +50,7 @@ pub(super) struct Mapped {
 
 /// A batch being mapped.
 pub(super) struct Job {
-    pub batch: Arc<Vec<OwnedMessage>>,
+    pub batch: Arc<Vec<Record>>,
     /// Each record's trace context (`traceparent` header), read once.
     parents: Arc<Vec<Option<String>>>,
     /// The batch's spans, every record counted (`Fanout::count`).
@@ -95,7 +95,7 @@ impl Mapper {
     /// record `i`'s.
     pub(super) fn start(
         &self,
-        batch: Vec<OwnedMessage>,
+        batch: Vec<Record>,
         parents: Vec<Option<String>>,
         fanout: Fanout,
     ) -> Job {
@@ -133,7 +133,7 @@ impl Mapper {
 
     fn map_chunk(
         &self,
-        batch: &[OwnedMessage],
+        batch: &[Record],
         parents: &[Option<String>],
         fanout: &Fanout,
         range: Range<usize>,
@@ -142,17 +142,17 @@ impl Mapper {
         batch[range.clone()]
             .iter()
             .zip(&parents[range])
-            .map(|(message, parent)| self.map_one(message, parent.as_deref(), fanout))
+            .map(|(record, parent)| self.map_one(record, parent.as_deref(), fanout))
             .collect()
     }
 
-    fn map_one(&self, message: &OwnedMessage, parent: Option<&str>, fanout: &Fanout) -> Mapped {
+    fn map_one(&self, record: &Record, parent: Option<&str>, fanout: &Fanout) -> Mapped {
         let started = Instant::now();
         // The drift watch sees the payload the mapping parsed; only records
         // the mapping did not parse are parsed for it alone.
         let mut observed = false;
         let transformed = transform(
-            message,
+            record,
             &self.mappings,
             &self.enrichment,
             &self.catalog,
@@ -166,7 +166,7 @@ impl Mapper {
             },
         );
         if let Some(drift) = self.drift.as_ref().filter(|_| !observed) {
-            lock(drift).observe_record(message);
+            lock(drift).observe_record(record);
         }
         Mapped {
             transformed,

@@ -15,6 +15,7 @@ use crate::drift::DriftWatch;
 use crate::enrich::Enrichment;
 use crate::mapping::Mappings;
 use crate::outputs::Transformed;
+use crate::record::{Record, from_owned};
 
 fn repo() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -22,7 +23,7 @@ fn repo() -> &'static Path {
 
 /// `n` raw records: the examples with their ids made unique, every
 /// seventh payload truncated (a dead letter), in the pipeline's order.
-fn raw_records(n: usize) -> Vec<OwnedMessage> {
+fn raw_records(n: usize) -> Vec<Record> {
     let mut examples: Vec<serde_json::Value> = std::fs::read_dir(repo().join("schemas/examples"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -58,7 +59,7 @@ fn raw_records(n: usize) -> Vec<OwnedMessage> {
                     key: "canonflow.stream",
                     value: Some(&header("canonflow.stream")),
                 });
-            OwnedMessage::new(
+            from_owned(&OwnedMessage::new(
                 Some(bytes),
                 Some(key.into_bytes()),
                 "canonflow.raw".into(),
@@ -66,7 +67,7 @@ fn raw_records(n: usize) -> Vec<OwnedMessage> {
                 (i % 3) as i32,
                 i as i64,
                 Some(headers),
-            )
+            ))
         })
         .collect()
 }

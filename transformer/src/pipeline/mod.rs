@@ -39,13 +39,13 @@ use canonflow_common::kafka::{GroupContext, IdleExit};
 use canonflow_common::observe::health;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::OwnedMessage;
 use rdkafka::producer::{DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use crate::enrich::Reemit;
 use crate::guard::Guard;
 use crate::metrics;
+use crate::record::Record;
 use crate::{Error, Totals};
 
 use batch::{InFlight, Mapping};
@@ -218,14 +218,11 @@ impl Pipeline {
     /// Up to `batch_records` raw records or `batch_time` of polling, less
     /// when `mapping` is done and nothing more is waiting; what was gathered
     /// before a rebalance is dropped. True if the group rebalanced.
-    fn gather(
-        &mut self,
-        shutdown: &Shutdown,
-        mapping: Option<&Mapping>,
-    ) -> (Vec<OwnedMessage>, bool) {
+    fn gather(&mut self, shutdown: &Shutdown, mapping: Option<&Mapping>) -> (Vec<Record>, bool) {
         let mut seen = self.consumer.context().rebalances();
         let deadline = Instant::now() + self.batch_time;
         let mut batch = Vec::new();
+        let mut topic = None;
         let mut rebalanced = false;
         while batch.len() < self.batch_records && !shutdown.is_triggered() {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -244,7 +241,10 @@ impl Pipeline {
                 }
             }
             match polled {
-                Some(Ok(message)) => batch.push(message.detach()),
+                Some(Ok(message)) => {
+                    let name = Record::topic_of(&message, &mut topic);
+                    batch.push(Record::copy(&message, name));
+                }
                 Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
                 // Nothing waiting: do not keep a mapped batch waiting too.
                 None if mapping.is_some_and(Mapping::is_done) => break,

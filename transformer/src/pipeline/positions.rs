@@ -3,9 +3,7 @@
 //! rewind if the commit fails, and to report lag once it succeeds), not
 //! its ten thousand payloads.
 
-use canonflow_common::observe::kafka::timestamp_ms;
-use rdkafka::Message;
-use rdkafka::message::OwnedMessage;
+use crate::record::Record;
 
 /// Each partition read, in the order first read.
 #[derive(Debug, Default)]
@@ -23,7 +21,7 @@ struct Read {
 
 impl Positions {
     /// Where `records` were read, in the order given.
-    pub fn of<'a>(records: impl IntoIterator<Item = &'a OwnedMessage>) -> Self {
+    pub fn of<'a>(records: impl IntoIterator<Item = &'a Record>) -> Self {
         let mut positions = Self::default();
         positions.add(records);
         positions
@@ -32,9 +30,9 @@ impl Positions {
     /// Adds records read after those already held: a partition's first
     /// offset stays the one seen first. A batch reads a few partitions, so
     /// a list is searched, and no topic name is copied per record.
-    pub fn add<'a>(&mut self, records: impl IntoIterator<Item = &'a OwnedMessage>) {
+    pub fn add<'a>(&mut self, records: impl IntoIterator<Item = &'a Record>) {
         for m in records {
-            let newest = timestamp_ms(m);
+            let newest = m.timestamp_ms();
             let (topic, partition) = (m.topic(), m.partition());
             match self
                 .0
@@ -70,12 +68,14 @@ impl Positions {
 #[cfg(test)]
 mod tests {
     use rdkafka::Timestamp;
+    use rdkafka::message::OwnedMessage;
 
     use super::*;
+    use crate::record::from_owned;
 
     /// A raw record; `ms` 0 for one without a timestamp.
-    fn record(partition: i32, offset: i64, ms: i64) -> OwnedMessage {
-        OwnedMessage::new(
+    fn record(partition: i32, offset: i64, ms: i64) -> Record {
+        from_owned(&OwnedMessage::new(
             None,
             None,
             "raw".into(),
@@ -86,7 +86,7 @@ mod tests {
             partition,
             offset,
             None,
-        )
+        ))
     }
 
     #[test]
