@@ -28,8 +28,8 @@ pub const CURSOR: &str = "canonflow.cursor";
 pub const TRACEPARENT: &str = "traceparent";
 
 /// Canonical records of entities enrichment reads back: the references it
-/// consulted (JSON), or empty while one is missing, so that reading the
-/// entity back needs no decoding while they are unchanged. The transformer
+/// consulted and those it missed (JSON), so that reading the entity back
+/// needs no decoding while they are unchanged. The transformer
 /// writes it last; only the last of that name counts.
 pub const ENRICHED_FROM: &str = "canonflow.enriched_from";
 

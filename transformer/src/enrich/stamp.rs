@@ -1,12 +1,15 @@
-//! The stamp an enriched entity carries on its canonical record
-//! ([`headers::ENRICHED_FROM`](canonflow_common::headers::ENRICHED_FROM),
-//! written last; empty while a reference is missing): which version of
-//! each reference it consulted. Reading the entity back, the tail compares
-//! the stamp with the references known now; while they are the same,
-//! enriching the entity again would change nothing, so it is not even
-//! decoded. Any doubt (no stamp, one that does not parse, a reference
-//! changed or gone) means decoding and learning as before: the stamp only
-//! saves work.
+//! The stamp an entity that enrichment reads back carries on its canonical
+//! record ([`headers::ENRICHED_FROM`](canonflow_common::headers::ENRICHED_FROM),
+//! written last): which version of each reference it consulted, and the
+//! codes of the references it waits for (none known when it was mapped).
+//! Reading the entity back, the tail compares the stamp with the
+//! references known now; while they are the same (the consulted ones in
+//! the version consulted, the missing ones still missing), enriching the
+//! entity again would change nothing, so it is not even decoded: it
+//! supersedes the copies of it that waited, and waits itself, as read,
+//! for the references it misses. Any doubt (no stamp, one that does not
+//! parse, a reference changed, gone or come) means decoding and learning
+//! as before: the stamp only saves work.
 
 use canonflow_canonical::Origin;
 use serde::{Deserialize, Serialize};
@@ -17,13 +20,29 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Consulted(String, String, i32, i64, i32);
 
-/// The references one entity's enrichment consulted.
+/// The references one entity's enrichment consulted, and those it missed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stamp(Vec<Consulted>);
+pub struct Stamp {
+    consulted: Vec<Consulted>,
+    missing: Vec<String>,
+}
+
+/// The header's JSON: the list of consulted references alone while none
+/// is missing (as stamps were before missing ones were listed), else an
+/// object with both lists.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Header {
+    Complete(Vec<Consulted>),
+    Waiting {
+        consulted: Vec<Consulted>,
+        missing: Vec<String>,
+    },
+}
 
 impl Stamp {
     pub(super) fn consulted(&mut self, code: &str, origin: &Origin) {
-        self.0.push(Consulted(
+        self.consulted.push(Consulted(
             code.to_owned(),
             origin.raw_topic.clone(),
             origin.raw_partition,
@@ -32,31 +51,57 @@ impl Stamp {
         ));
     }
 
-    /// The header value: a JSON array of
-    /// `[code, raw topic, raw partition, raw offset, mapping version]`.
+    pub(super) fn missed(&mut self, code: String) {
+        self.missing.push(code);
+    }
+
+    /// The codes of the references missed.
+    pub fn missing(&self) -> &[String] {
+        &self.missing
+    }
+
+    /// The header value: a JSON array of `[code, raw topic, raw partition,
+    /// raw offset, mapping version]`, or, when references were missed,
+    /// `{"consulted": [...], "missing": [code, ...]}`.
     pub fn to_header(&self) -> String {
+        let header = match self.missing.is_empty() {
+            true => Header::Complete(self.consulted.clone()),
+            false => Header::Waiting {
+                consulted: self.consulted.clone(),
+                missing: self.missing.clone(),
+            },
+        };
         // Strings and integers always serialize; an empty value would
         // only mean "decode it".
-        serde_json::to_string(&self.0).unwrap_or_default()
+        serde_json::to_string(&header).unwrap_or_default()
     }
 
     /// A stamp read back from its header, if it is one.
     pub fn parse(value: &[u8]) -> Option<Self> {
-        serde_json::from_slice(value).ok().map(Self)
+        Some(match serde_json::from_slice(value).ok()? {
+            Header::Complete(consulted) => Self {
+                consulted,
+                missing: Vec::new(),
+            },
+            Header::Waiting { consulted, missing } => Self { consulted, missing },
+        })
     }
 
     /// Whether `known` (code → origin of the reference known now) still
-    /// gives every consulted reference in the version consulted.
+    /// gives every consulted reference in the version consulted, and still
+    /// none of the missing ones.
     pub(super) fn holds<'a>(&self, known: impl Fn(&str) -> Option<&'a Origin>) -> bool {
-        self.0
-            .iter()
-            .all(|Consulted(code, topic, partition, offset, mapping)| {
-                known(code).is_some_and(|origin| {
-                    origin.raw_topic == *topic
-                        && origin.raw_partition == *partition
-                        && origin.raw_offset == *offset
-                        && origin.mapping_version == *mapping
-                })
-            })
+        let consulted_hold =
+            self.consulted
+                .iter()
+                .all(|Consulted(code, topic, partition, offset, mapping)| {
+                    known(code).is_some_and(|origin| {
+                        origin.raw_topic == *topic
+                            && origin.raw_partition == *partition
+                            && origin.raw_offset == *offset
+                            && origin.mapping_version == *mapping
+                    })
+                });
+        consulted_hold && self.missing.iter().all(|code| known(code).is_none())
     }
 }

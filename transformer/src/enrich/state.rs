@@ -55,7 +55,7 @@ pub struct Reemit {
     /// The entity in the wire format.
     pub payload: Vec<u8>,
     /// Its [`ENRICHED_FROM`](canonflow_common::headers::ENRICHED_FROM)
-    /// header: the stamp, or empty while a reference is missing.
+    /// header: the stamp, naming the references still missing.
     pub enriched_from: String,
 }
 
@@ -127,8 +127,7 @@ impl Enrichment {
     /// Fills the enrichable fields of `entity` from the references known.
     /// For an entity the tail reads back, the
     /// [`ENRICHED_FROM`](canonflow_common::headers::ENRICHED_FROM) header
-    /// to publish it with, always the last of that name: the stamp, or
-    /// empty while a reference is missing.
+    /// to publish it with, always the last of that name: its [`Stamp`].
     pub fn apply(&self, entity: &mut Canonical<Attributes>) -> Option<String> {
         if !self.enriches(entity.attributes.kind()) {
             return None;
@@ -137,17 +136,19 @@ impl Enrichment {
     }
 
     /// Learns from an entity read back with `stamp` without decoding it,
-    /// if every reference it consulted is still known in that version:
-    /// then enriching it again would change nothing, and all there is to
-    /// learn is that it supersedes whatever of it waited. False if it has
-    /// to be decoded and [`learn`](Self::learn)ed from.
-    pub fn confirm(&self, canonical_id: &str, stamp: &Stamp) -> bool {
+    /// if every reference it consulted is still known in that version and
+    /// every one it missed still missing: then enriching it again would
+    /// change nothing, and all there is to learn is that it supersedes
+    /// whatever of it waited, and waits, as `payload`, for what it missed.
+    /// False if it has to be decoded and [`learn`](Self::learn)ed from.
+    pub fn confirm(&self, canonical_id: &str, stamp: &Stamp, payload: &[u8]) -> bool {
         let mut state = self.lock();
         let references = &state.references;
         if !stamp.holds(|code| references.get(code).map(|r| &r.origin)) {
             return false;
         }
         forget_waiting(&mut state, canonical_id);
+        self.wait(&mut state, canonical_id, stamp.missing(), payload);
         true
     }
 
@@ -175,7 +176,7 @@ impl Enrichment {
         let applied = apply(&self.rules, &state.references, &mut copy);
         let id = &entity.canonical_id;
         forget_waiting(&mut state, id);
-        if copy == *entity && applied.missing.is_empty() {
+        if copy == *entity && applied.stamp.missing().is_empty() {
             return;
         }
         // One encoding serves both: the enriched copy to publish, and what
@@ -183,7 +184,16 @@ impl Enrichment {
         let Some(encoded) = Reemit::new(&self.catalog, &copy, &applied) else {
             return;
         };
-        for code in applied.missing {
+        self.wait(&mut state, id, applied.stamp.missing(), &encoded.payload);
+        if copy != *entity {
+            state.reemits.push_back(encoded);
+        }
+    }
+
+    /// Entity `id`, encoded as `payload`, waits for the references `codes`
+    /// (while fewer than `max_pending` wait).
+    fn wait(&self, state: &mut State, id: &str, codes: &[String], payload: &[u8]) {
+        for code in codes {
             if state.pending_count >= self.max_pending {
                 if !state.warned_full {
                     tracing::warn!(
@@ -198,12 +208,13 @@ impl Enrichment {
                 .pending
                 .entry(code.clone())
                 .or_default()
-                .insert(id.clone(), encoded.payload.clone());
-            state.waiting_on.entry(id.clone()).or_default().push(code);
+                .insert(id.to_owned(), payload.to_vec());
+            state
+                .waiting_on
+                .entry(id.to_owned())
+                .or_default()
+                .push(code.clone());
             state.pending_count += 1;
-        }
-        if copy != *entity {
-            state.reemits.push_back(encoded);
         }
     }
 
@@ -289,23 +300,17 @@ fn forget_waiting(state: &mut State, id: &str) {
     }
 }
 
-/// What applying the rules to an entity found.
+/// What applying the rules to an entity found: the references it
+/// consulted and those it needed that are not known.
 #[derive(Debug, Default)]
 struct Applied {
-    /// Reference codes it needed that are not known.
-    missing: Vec<String>,
-    /// The references it consulted.
-    consulted: Stamp,
+    stamp: Stamp,
 }
 
 impl Applied {
-    /// The header to publish the entity with: the stamp if nothing is
-    /// missing, else empty.
+    /// The header to publish the entity with: its stamp.
     fn enriched_from(&self) -> String {
-        match self.missing.is_empty() {
-            true => self.consulted.to_header(),
-            false => String::new(),
-        }
+        self.stamp.to_header()
     }
 }
 
@@ -316,7 +321,7 @@ fn apply(
     entity: &mut Canonical<Attributes>,
 ) -> Applied {
     let mut applied = Applied::default();
-    let missing = &mut applied.missing;
+    let stamp = &mut applied.stamp;
     let own_source = entity.source.clone();
     for rule in rules {
         match (&mut entity.attributes, rule.target) {
@@ -325,10 +330,10 @@ fn apply(
                     continue;
                 };
                 let Some(reference) = references.get(&code) else {
-                    missing.push(code);
+                    stamp.missed(code);
                     continue;
                 };
-                applied.consulted.consulted(&code, &reference.origin);
+                stamp.consulted(&code, &reference.origin);
                 let own = entity
                     .provenance
                     .origin_of("cost_center_name")
@@ -351,12 +356,10 @@ fn apply(
             (Attributes::Organization(organization), Target::OrganizationCostCenterNames) => {
                 for (i, cost_center) in organization.cost_centers.iter_mut().enumerate() {
                     let Some(reference) = references.get(&cost_center.code) else {
-                        missing.push(cost_center.code.clone());
+                        stamp.missed(cost_center.code.clone());
                         continue;
                     };
-                    applied
-                        .consulted
-                        .consulted(&cost_center.code, &reference.origin);
+                    stamp.consulted(&cost_center.code, &reference.origin);
                     cost_center.name = Some(reference.name.clone());
                     credit(
                         &mut entity.provenance,

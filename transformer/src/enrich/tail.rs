@@ -130,7 +130,7 @@ fn confirmed(
         .and_then(|h| Stamp::parse(h.value?));
     let id = message.key().and_then(|k| std::str::from_utf8(k).ok());
     match (stamp, id) {
-        (Some(stamp), Some(id)) => enrichment.confirm(id, &stamp),
+        (Some(stamp), Some(id)) => enrichment.confirm(id, &stamp, payload),
         _ => false,
     }
 }

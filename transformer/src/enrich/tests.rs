@@ -148,8 +148,9 @@ fn cost_center_name(entity: &Canonical<Attributes>) -> Option<&str> {
 fn an_entity_stamped_with_the_references_known_is_not_decoded_until_one_changes() {
     let enrichment = enrichment();
     let mut unknown = worker("W0");
-    let header = enrichment.apply(&mut unknown);
-    assert_eq!(header.as_deref(), Some(""), "a reference missing: no stamp");
+    let header = enrichment.apply(&mut unknown).unwrap();
+    assert_eq!(header, r#"{"consulted":[],"missing":["CC1"]}"#);
+    assert_eq!(Stamp::parse(header.as_bytes()).unwrap().missing(), ["CC1"]);
     assert_eq!(Stamp::parse(b""), None);
     assert_eq!(enrichment.apply(&mut cost_center()), None, "not read back");
 
@@ -159,7 +160,7 @@ fn an_entity_stamped_with_the_references_known_is_not_decoded_until_one_changes(
     assert_eq!(cost_center_name(&mapped), Some("Sales"));
     let read_back = Stamp::parse(header.as_bytes()).expect("nothing missing");
     assert_eq!(read_back.to_header(), header);
-    assert!(enrichment.confirm(&mapped.canonical_id, &read_back));
+    assert!(enrichment.confirm(&mapped.canonical_id, &read_back, b"not decoded"));
     assert!(enrichment.take_reemits(10).is_empty());
 
     // A newer version of the cost center: the stamp no longer holds, and
@@ -171,7 +172,7 @@ fn an_entity_stamped_with_the_references_known_is_not_decoded_until_one_changes(
         cost_center.name = "Field Sales".into();
     }
     enrichment.learn(&renamed);
-    assert!(!enrichment.confirm(&mapped.canonical_id, &read_back));
+    assert!(!enrichment.confirm(&mapped.canonical_id, &read_back, b"not decoded"));
     enrichment.learn(&mapped);
     let reemits = enrichment.take_reemits(10);
     assert_eq!(reemits.len(), 1);
@@ -179,10 +180,11 @@ fn an_entity_stamped_with_the_references_known_is_not_decoded_until_one_changes(
     let reemitted = wire::decode_any(&catalog, &reemits[0].payload).unwrap();
     assert_eq!(cost_center_name(&reemitted), Some("Field Sales"));
     let stamp = Stamp::parse(reemits[0].enriched_from.as_bytes()).expect("nothing missing");
-    assert!(enrichment.confirm(&mapped.canonical_id, &stamp));
+    assert!(enrichment.confirm(&mapped.canonical_id, &stamp, b"not decoded"));
     assert!(!enrichment.confirm(
         &mapped.canonical_id,
-        &Stamp::parse(b"[[\"CC9\",\"raw\",0,1,1]]").unwrap()
+        &Stamp::parse(b"[[\"CC9\",\"raw\",0,1,1]]").unwrap(),
+        b"not decoded"
     ));
     assert_eq!(Stamp::parse(b"not json"), None);
 }
@@ -193,7 +195,30 @@ fn a_confirmed_newer_version_supersedes_the_copy_that_waited() {
     enrichment.learn(&worker("W1"));
     // A newer version without a cost center read back, stamped with no
     // reference at all: the older copy no longer waits.
-    assert!(enrichment.confirm("id-W1", &Stamp::default()));
+    assert!(enrichment.confirm("id-W1", &Stamp::default(), b"not decoded"));
     enrichment.learn(&cost_center());
     assert!(enrichment.take_reemits(10).is_empty());
+}
+
+#[test]
+fn an_entity_read_back_still_missing_its_reference_waits_undecoded() {
+    let enrichment = enrichment();
+    let catalog = Catalog::embedded().unwrap();
+    // Mapped while its cost center is unknown, then read back: it waits as
+    // published, not decoded.
+    let mut mapped = worker("W1");
+    let header = enrichment.apply(&mut mapped).unwrap();
+    let payload = wire::encode(&catalog, mapped.attributes.kind(), &mapped).unwrap();
+    let stamp = Stamp::parse(header.as_bytes()).unwrap();
+    assert!(enrichment.confirm(&mapped.canonical_id, &stamp, &payload));
+    assert!(enrichment.take_reemits(10).is_empty());
+    // Its cost center arrives: it is re-emitted enriched.
+    enrichment.learn(&cost_center());
+    let reemits = enrichment.take_reemits(10);
+    assert_eq!(reemits.len(), 1);
+    let reemitted = wire::decode_any(&catalog, &reemits[0].payload).unwrap();
+    assert_eq!(cost_center_name(&reemitted), Some("Sales"));
+    // Read back now that the cost center is known, the same stamp no
+    // longer holds: it is decoded and learned from.
+    assert!(!enrichment.confirm(&mapped.canonical_id, &stamp, &payload));
 }
