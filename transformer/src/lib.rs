@@ -229,6 +229,7 @@ fn build(
             mappings: Arc::new(mappings),
             enrichment,
             catalog,
+            destinations: outputs::Destinations::new(&topics),
             topics,
             drift: settings
                 .watch_drift

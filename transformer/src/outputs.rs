@@ -16,7 +16,7 @@ use crate::record::Record;
 /// One record to produce.
 #[derive(Debug)]
 pub struct Output {
-    pub topic: String,
+    pub topic: Destination,
     pub key: Option<Vec<u8>>,
     pub payload: Option<Vec<u8>>,
     pub headers: OwnedHeaders,
@@ -30,6 +30,43 @@ pub enum Transformed {
     Unmapped { source: String, stream: String },
 }
 
+/// Where an output goes: resolved to a topic name by [`Destinations`] when
+/// sent, so that mapping threads neither format nor share a name per record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    Canonical(EntityKind),
+    DeadLetters,
+}
+
+/// The topics outputs go to, each name made once: every entity type's
+/// canonical topic, and the transformer's dead letters.
+#[derive(Debug, Clone)]
+pub struct Destinations {
+    canonical: Vec<(EntityKind, String)>,
+    dead_letters: String,
+}
+
+impl Destinations {
+    pub fn new(topics: &Topics) -> Self {
+        Self {
+            canonical: EntityKind::ALL
+                .iter()
+                .map(|kind| (*kind, topics.canonical(kind.name())))
+                .collect(),
+            dead_letters: topics.dead_letters("transformer"),
+        }
+    }
+
+    /// The topic of `destination`.
+    pub fn name(&self, destination: Destination) -> &str {
+        let canonical = |kind| self.canonical.iter().find(|(k, _)| *k == kind);
+        match destination {
+            Destination::Canonical(kind) => canonical(kind).map_or("", |(_, topic)| topic),
+            Destination::DeadLetters => &self.dead_letters,
+        }
+    }
+}
+
 /// Maps and encodes one raw record; what it becomes carries `traceparent`
 /// (the `map` span's) in place of the raw record's.
 pub fn transform(
@@ -37,7 +74,6 @@ pub fn transform(
     mappings: &Mappings,
     enrichment: &Enrichment,
     catalog: &Catalog,
-    topics: &Topics,
     traceparent: Option<&str>,
     observe: &mut dyn FnMut(&str, &str, &Json<'_>),
 ) -> Transformed {
@@ -48,7 +84,7 @@ pub fn transform(
             return Transformed::Unmapped { source, stream };
         }
         Err(error) => {
-            return dead_letter(record, topics, &raw, mappings, &error, traceparent);
+            return dead_letter(record, &raw, mappings, &error, traceparent);
         }
     };
     let enriched_from = enrichment.apply(&mut entity);
@@ -61,7 +97,7 @@ pub fn transform(
     match wire::encode(catalog, kind, &entity) {
         Ok(payload) => Transformed::Canonical {
             output: Output {
-                topic: topics.canonical(kind.name()),
+                topic: Destination::Canonical(kind),
                 key: Some(entity.canonical_id.into_bytes()),
                 payload: Some(payload),
                 headers: stamped(record.carried(traceparent), enriched_from.as_deref()),
@@ -72,7 +108,6 @@ pub fn transform(
         // shown by this record; dead-letter it like bad data.
         Err(e) => dead_letter(
             record,
-            topics,
             &raw,
             mappings,
             &MapError::new("", e.to_string()),
@@ -83,7 +118,7 @@ pub fn transform(
 
 /// An enriched entity to publish again: its headers say where it is from,
 /// and carry `traceparent` (the batch's).
-pub fn reemit(entity: &Reemit, topics: &Topics, traceparent: Option<&str>) -> Output {
+pub fn reemit(entity: &Reemit, traceparent: Option<&str>) -> Output {
     let mut headers = OwnedHeaders::new_with_capacity(4)
         .insert(Header {
             key: headers::SOURCE,
@@ -100,7 +135,7 @@ pub fn reemit(entity: &Reemit, topics: &Topics, traceparent: Option<&str>) -> Ou
         });
     }
     Output {
-        topic: topics.canonical(entity.kind.name()),
+        topic: Destination::Canonical(entity.kind),
         key: Some(entity.canonical_id.clone().into_bytes()),
         payload: Some(entity.payload.clone()),
         headers: stamped(headers, Some(&entity.enriched_from)),
@@ -122,7 +157,6 @@ fn stamped(headers: OwnedHeaders, enriched_from: Option<&str>) -> OwnedHeaders {
 
 fn dead_letter(
     record: &Record,
-    topics: &Topics,
     raw: &RawRecord<'_>,
     mappings: &Mappings,
     error: &MapError,
@@ -156,11 +190,29 @@ fn dead_letter(
     }
     Transformed::DeadLetter {
         output: Output {
-            topic: topics.dead_letters("transformer"),
+            topic: Destination::DeadLetters,
             key: raw.key.map(<[u8]>::to_vec),
             payload: raw.payload.map(<[u8]>::to_vec),
             headers: out,
         },
         error: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_destination_has_its_topic() {
+        let destinations = Destinations::new(&Topics::with_prefix("p"));
+        for kind in EntityKind::ALL {
+            let topic = destinations.name(Destination::Canonical(kind));
+            assert_eq!(topic, format!("p.canonical.{}", kind.name()));
+        }
+        assert_eq!(
+            destinations.name(Destination::DeadLetters),
+            "p.dlq.transformer"
+        );
     }
 }

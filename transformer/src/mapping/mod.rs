@@ -72,8 +72,24 @@ fn namespace() -> &'static Uuid {
 
 /// The canonical id of an entity: the same on every run and machine.
 pub fn canonical_id(kind: EntityKind, source: &str, stream: &str, source_id: &str) -> Uuid {
-    let name = format!("{}/{source}/{stream}/{source_id}", kind.name());
+    // Joined by hand, not `format!`: this runs for every record.
+    let parts = [kind.name(), source, stream, source_id];
+    let mut name = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            name.push('/');
+        }
+        name.push_str(part);
+    }
     Uuid::new_v5(namespace(), name.as_bytes())
+}
+
+/// [`canonical_id`] as the envelope holds it: hyphenated, lower case.
+fn canonical_id_text(kind: EntityKind, source: &str, stream: &str, source_id: &str) -> String {
+    let id = canonical_id(kind, source, stream, source_id);
+    id.hyphenated()
+        .encode_lower(&mut Uuid::encode_buffer())
+        .to_owned()
 }
 
 impl Mappings {
@@ -195,7 +211,7 @@ impl Mappings {
             mapping_version: version,
         };
         Ok(Outcome::Mapped(Box::new(Canonical {
-            canonical_id: canonical_id(mapping.entity, source, stream, source_id).to_string(),
+            canonical_id: canonical_id_text(mapping.entity, source, stream, source_id),
             source: source.to_owned(),
             stream: stream.to_owned(),
             source_id: source_id.to_owned(),

@@ -132,7 +132,7 @@ impl Pipeline {
         for entity in &mapping.reemits {
             // Re-emits carry the batch's trace context.
             let traceparent = fanout.traceparent(None);
-            outputs.push(outputs::reemit(entity, &self.mapper.topics, traceparent));
+            outputs.push(outputs::reemit(entity, traceparent));
         }
         totals.reemitted = mapping.reemits.len() as u64;
         for (
@@ -322,7 +322,8 @@ impl Pipeline {
             payload,
             headers,
         } = output;
-        let mut record = BaseRecord::<Vec<u8>, Vec<u8>>::to(&topic).headers(headers);
+        let topic = self.mapper.destinations.name(topic);
+        let mut record = BaseRecord::<Vec<u8>, Vec<u8>>::to(topic).headers(headers);
         if let Some(key) = &key {
             record = record.key(key);
         }

@@ -23,7 +23,7 @@ use canonflow_common::topics::Topics;
 use crate::drift::DriftWatch;
 use crate::enrich::Enrichment;
 use crate::mapping::Mappings;
-use crate::outputs::{Transformed, transform};
+use crate::outputs::{Destinations, Transformed, transform};
 use crate::record::Record;
 
 /// Fewer records than this per thread are not worth a thread.
@@ -36,6 +36,8 @@ pub struct Mapper {
     pub enrichment: Enrichment,
     pub catalog: Arc<Catalog>,
     pub topics: Topics,
+    /// The same topics, named once for every output.
+    pub destinations: Destinations,
     /// Drift in the raw records' shape, when `watch_drift` is on.
     pub drift: Option<Arc<Mutex<DriftWatch>>>,
     /// Threads that map a batch (`map_threads`).
@@ -156,7 +158,6 @@ impl Mapper {
             &self.mappings,
             &self.enrichment,
             &self.catalog,
-            &self.topics,
             fanout.traceparent(parent),
             &mut |source, stream, record| {
                 if let Some(drift) = &self.drift {

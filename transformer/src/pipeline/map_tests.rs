@@ -79,13 +79,13 @@ fn summary(mapped: Vec<Mapped>) -> Vec<(&'static str, String, Vec<u8>, Vec<u8>)>
         .map(|m| match m.transformed {
             Transformed::Canonical { output, .. } => (
                 "canonical",
-                output.topic,
+                format!("{:?}", output.topic),
                 output.key.unwrap_or_default(),
                 output.payload.unwrap_or_default(),
             ),
             Transformed::DeadLetter { output, .. } => (
                 "dead letter",
-                output.topic,
+                format!("{:?}", output.topic),
                 output.key.unwrap_or_default(),
                 output.payload.unwrap_or_default(),
             ),
@@ -108,6 +108,7 @@ fn several_threads_map_a_batch_as_one_thread_does_and_in_its_order() {
         mappings: Arc::new(mappings),
         enrichment,
         catalog,
+        destinations: crate::outputs::Destinations::new(&topics),
         topics,
         drift: Some(Arc::new(Mutex::new(DriftWatch::default()))),
         threads: 1,
