@@ -42,26 +42,34 @@ pub enum Destination {
 /// canonical topic, and the transformer's dead letters.
 #[derive(Debug, Clone)]
 pub struct Destinations {
-    canonical: Vec<(EntityKind, String)>,
+    /// By [`slot`].
+    canonical: [String; EntityKind::ALL.len()],
     dead_letters: String,
+}
+
+/// Where an entity type's topic is kept in [`Destinations`].
+fn slot(kind: EntityKind) -> usize {
+    match kind {
+        EntityKind::Worker => 0,
+        EntityKind::Organization => 1,
+        EntityKind::CostCenter => 2,
+        EntityKind::Supplier => 3,
+        EntityKind::Invoice => 4,
+    }
 }
 
 impl Destinations {
     pub fn new(topics: &Topics) -> Self {
         Self {
-            canonical: EntityKind::ALL
-                .iter()
-                .map(|kind| (*kind, topics.canonical(kind.name())))
-                .collect(),
+            canonical: EntityKind::ALL.map(|kind| topics.canonical(kind.name())),
             dead_letters: topics.dead_letters("transformer"),
         }
     }
 
     /// The topic of `destination`.
     pub fn name(&self, destination: Destination) -> &str {
-        let canonical = |kind| self.canonical.iter().find(|(k, _)| *k == kind);
         match destination {
-            Destination::Canonical(kind) => canonical(kind).map_or("", |(_, topic)| topic),
+            Destination::Canonical(kind) => &self.canonical[slot(kind)],
             Destination::DeadLetters => &self.dead_letters,
         }
     }

@@ -17,9 +17,14 @@ use crate::mapping::RawRecord;
 /// Where a part lies in [`Record::bytes`].
 #[derive(Debug, Clone, Copy)]
 struct Part {
-    start: u32,
-    end: u32,
+    start: usize,
+    end: usize,
 }
+
+/// Room for headers beyond key and payload when a copy starts: a raw
+/// record's headers (source, stream, sync run, request URL, …) take a few
+/// hundred bytes; more only grows the buffer once.
+const HEADER_ROOM: usize = 512;
 
 #[derive(Debug, Clone, Copy)]
 struct HeaderParts {
@@ -46,19 +51,13 @@ impl Record {
     /// Copies `message`; `topic` is its topic's name, shared by the
     /// records of a batch (see [`Record::topic_of`]).
     pub fn copy(message: &impl Message, topic: Arc<str>) -> Self {
-        let headers = message.headers();
-        let header_bytes: usize = headers.map_or(0, |h| {
-            h.iter()
-                .map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len))
-                .sum()
-        });
         let (key, payload) = (message.key(), message.payload());
         let mut bytes = Vec::with_capacity(
-            key.map_or(0, <[u8]>::len) + payload.map_or(0, <[u8]>::len) + header_bytes,
+            key.map_or(0, <[u8]>::len) + payload.map_or(0, <[u8]>::len) + HEADER_ROOM,
         );
         let key = key.map(|k| append(&mut bytes, k));
         let payload = payload.map(|p| append(&mut bytes, p));
-        let headers = headers.map_or_else(Vec::new, |h| {
+        let headers = message.headers().map_or_else(Vec::new, |h| {
             h.iter()
                 .map(|h| HeaderParts {
                     name: append(&mut bytes, h.key.as_bytes()),
@@ -152,18 +151,17 @@ impl Record {
     }
 
     fn part(&self, part: Part) -> &[u8] {
-        &self.bytes[part.start as usize..part.end as usize]
+        self.bytes.get(part.start..part.end).unwrap_or_default()
     }
 }
 
-/// Appends `data` to `bytes`; where it lies. Kafka records are far below
-/// 4 GiB, so offsets fit in `u32`.
+/// Appends `data` to `bytes`; where it lies.
 fn append(bytes: &mut Vec<u8>, data: &[u8]) -> Part {
-    let start = bytes.len() as u32;
+    let start = bytes.len();
     bytes.extend_from_slice(data);
     Part {
         start,
-        end: bytes.len() as u32,
+        end: bytes.len(),
     }
 }
 

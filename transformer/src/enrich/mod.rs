@@ -11,8 +11,9 @@
 //! read back from its canonical topic, waits as *pending* until the
 //! reference arrives — then it is re-emitted enriched, with the reference's
 //! modified-at in its version so that it wins over the copy without. An
-//! entity enriched from every reference it needed carries a [`Stamp`] of
-//! them, and is not decoded again on reading back while they stay. Which
+//! entity carries a [`Stamp`] of the references it consulted and those it
+//! missed, and is not decoded again on reading back while they stay so
+//! (the missed ones still missing: it then waits as read). Which
 //! source wins a field both have is declared ([`Rule`]); provenance names
 //! the winner.
 

@@ -27,17 +27,13 @@ pub struct Stamp {
     missing: Vec<String>,
 }
 
-/// The header's JSON: the list of consulted references alone while none
-/// is missing (as stamps were before missing ones were listed), else an
-/// object with both lists.
+/// The header's JSON while references are missing; while none is, the
+/// list of consulted references alone (as stamps were before missing ones
+/// were listed).
 #[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum Header {
-    Complete(Vec<Consulted>),
-    Waiting {
-        consulted: Vec<Consulted>,
-        missing: Vec<String>,
-    },
+struct Waiting {
+    consulted: Vec<Consulted>,
+    missing: Vec<String>,
 }
 
 impl Stamp {
@@ -51,8 +47,12 @@ impl Stamp {
         ));
     }
 
+    /// A reference not known: each code once, however often the entity
+    /// names it.
     pub(super) fn missed(&mut self, code: String) {
-        self.missing.push(code);
+        if !self.missing.contains(&code) {
+            self.missing.push(code);
+        }
     }
 
     /// The codes of the references missed.
@@ -64,27 +64,30 @@ impl Stamp {
     /// raw offset, mapping version]`, or, when references were missed,
     /// `{"consulted": [...], "missing": [code, ...]}`.
     pub fn to_header(&self) -> String {
-        let header = match self.missing.is_empty() {
-            true => Header::Complete(self.consulted.clone()),
-            false => Header::Waiting {
-                consulted: self.consulted.clone(),
-                missing: self.missing.clone(),
-            },
-        };
         // Strings and integers always serialize; an empty value would
         // only mean "decode it".
-        serde_json::to_string(&header).unwrap_or_default()
+        let json = match self.missing.is_empty() {
+            true => serde_json::to_string(&self.consulted),
+            false => serde_json::to_string(&Waiting {
+                consulted: self.consulted.clone(),
+                missing: self.missing.clone(),
+            }),
+        };
+        json.unwrap_or_default()
     }
 
-    /// A stamp read back from its header, if it is one.
+    /// A stamp read back from its header, if it is one. Told apart by the
+    /// first character, so the usual stamp is parsed once, as a list.
     pub fn parse(value: &[u8]) -> Option<Self> {
-        Some(match serde_json::from_slice(value).ok()? {
-            Header::Complete(consulted) => Self {
+        match value.trim_ascii_start().first()? {
+            b'[' => serde_json::from_slice(value).ok().map(|consulted| Self {
                 consulted,
                 missing: Vec::new(),
-            },
-            Header::Waiting { consulted, missing } => Self { consulted, missing },
-        })
+            }),
+            _ => serde_json::from_slice(value)
+                .ok()
+                .map(|Waiting { consulted, missing }| Self { consulted, missing }),
+        }
     }
 
     /// Whether `known` (code → origin of the reference known now) still

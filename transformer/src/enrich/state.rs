@@ -141,6 +141,8 @@ impl Enrichment {
     /// change nothing, and all there is to learn is that it supersedes
     /// whatever of it waited, and waits, as `payload`, for what it missed.
     /// False if it has to be decoded and [`learn`](Self::learn)ed from.
+    /// `payload` is taken as this catalog wrote it: one that does not
+    /// decode is found out, and logged, only when its reference comes.
     pub fn confirm(&self, canonical_id: &str, stamp: &Stamp, payload: &[u8]) -> bool {
         let mut state = self.lock();
         let references = &state.references;
@@ -190,10 +192,13 @@ impl Enrichment {
         }
     }
 
-    /// Entity `id`, encoded as `payload`, waits for the references `codes`
-    /// (while fewer than `max_pending` wait).
+    /// Entity `id`, encoded as `payload`, waits for the references `codes`,
+    /// each once (while fewer than `max_pending` wait).
     fn wait(&self, state: &mut State, id: &str, codes: &[String], payload: &[u8]) {
-        for code in codes {
+        for (i, code) in codes.iter().enumerate() {
+            if codes.iter().take(i).any(|c| c == code) {
+                continue;
+            }
             if state.pending_count >= self.max_pending {
                 if !state.warned_full {
                     tracing::warn!(
@@ -216,6 +221,12 @@ impl Enrichment {
                 .push(code.clone());
             state.pending_count += 1;
         }
+    }
+
+    /// How many (entity, missing reference) pairs wait.
+    #[cfg(test)]
+    pub fn pending_count(&self) -> usize {
+        self.lock().pending_count
     }
 
     /// At most `max` enriched entities to publish now, oldest first; give

@@ -222,3 +222,17 @@ fn an_entity_read_back_still_missing_its_reference_waits_undecoded() {
     // longer holds: it is decoded and learned from.
     assert!(!enrichment.confirm(&mapped.canonical_id, &stamp, &payload));
 }
+
+#[test]
+fn a_reference_named_twice_is_waited_for_once() {
+    let enrichment = enrichment();
+    let catalog = Catalog::embedded().unwrap();
+    let mapped = worker("W1");
+    let payload = wire::encode(&catalog, mapped.attributes.kind(), &mapped).unwrap();
+    let stamp = Stamp::parse(br#"{"consulted":[],"missing":["CC1","CC1"]}"#).unwrap();
+    assert!(enrichment.confirm(&mapped.canonical_id, &stamp, &payload));
+    assert_eq!(enrichment.pending_count(), 1);
+    enrichment.learn(&cost_center());
+    assert_eq!(enrichment.pending_count(), 0);
+    assert_eq!(enrichment.take_reemits(10).len(), 1);
+}

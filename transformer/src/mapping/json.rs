@@ -193,10 +193,8 @@ impl<'de> Visitor<'de> for Strict {
         while let Some(Key(key)) = map.next_key()? {
             members.push((key, Json::Null));
             if last_is_duplicate(&members, &mut seen) {
-                return Err(A::Error::custom(format!(
-                    "duplicate key {:?}",
-                    members[members.len() - 1].0
-                )));
+                let key = members.last().map(|(k, _)| k.as_ref()).unwrap_or_default();
+                return Err(A::Error::custom(format!("duplicate key {key:?}")));
             }
             let value = map.next_value_seed(Strict)?;
             if let Some(last) = members.last_mut() {
