@@ -1,5 +1,6 @@
 //! A raw record as the pipeline holds it: copied out of the consumer once,
-//! key, payload and headers into one buffer, its headers read once.
+//! key, payload and headers into one buffer; its headers are then read
+//! from that buffer, not through librdkafka again.
 //!
 //! librdkafka's own copy (`detach`) allocates per header, and every later
 //! look-up of a header by name walks them through its C API again; a batch
@@ -20,11 +21,6 @@ struct Part {
     start: usize,
     end: usize,
 }
-
-/// Room for headers beyond key and payload when a copy starts: a raw
-/// record's headers (source, stream, sync run, request URL, …) take a few
-/// hundred bytes; more only grows the buffer once.
-const HEADER_ROOM: usize = 512;
 
 #[derive(Debug, Clone, Copy)]
 struct HeaderParts {
@@ -51,13 +47,22 @@ impl Record {
     /// Copies `message`; `topic` is its topic's name, shared by the
     /// records of a batch (see [`Record::topic_of`]).
     pub fn copy(message: &impl Message, topic: Arc<str>) -> Self {
+        // The buffer sized exactly, though that walks the headers twice:
+        // room to spare would be kept by each of the ~30,000 records that
+        // the batches in memory hold.
+        let headers = message.headers();
+        let header_bytes: usize = headers.map_or(0, |h| {
+            h.iter()
+                .map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len))
+                .sum()
+        });
         let (key, payload) = (message.key(), message.payload());
         let mut bytes = Vec::with_capacity(
-            key.map_or(0, <[u8]>::len) + payload.map_or(0, <[u8]>::len) + HEADER_ROOM,
+            key.map_or(0, <[u8]>::len) + payload.map_or(0, <[u8]>::len) + header_bytes,
         );
         let key = key.map(|k| append(&mut bytes, k));
         let payload = payload.map(|p| append(&mut bytes, p));
-        let headers = message.headers().map_or_else(Vec::new, |h| {
+        let headers = headers.map_or_else(Vec::new, |h| {
             h.iter()
                 .map(|h| HeaderParts {
                     name: append(&mut bytes, h.key.as_bytes()),
