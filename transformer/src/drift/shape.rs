@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 
-use crate::mapping::Json;
+use crate::mapping::{Json, Key};
 
 /// The JSON types, by bit position.
 pub const TYPES: [&str; 6] = ["null", "boolean", "number", "string", "array", "object"];
@@ -96,28 +96,5 @@ impl<'de> Deserialize<'de> for TypeBit {
             }
         }
         deserializer.deserialize_any(Kind)
-    }
-}
-
-/// A field name, borrowed from the record unless it holds escapes
-/// (serde's own `Cow` always copies).
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Name;
-        impl<'de> Visitor<'de> for Name {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(name)))
-            }
-            fn visit_str<E>(self, name: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(name.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(Name)
     }
 }

@@ -205,13 +205,15 @@ impl<'de> Visitor<'de> for Strict {
     }
 }
 
-/// An object key, borrowed unless it holds escapes.
-struct Key<'de>(Cow<'de, str>);
+/// An object key, borrowed from the payload unless it holds escapes
+/// (serde's own `Cow` always copies).
+#[derive(Debug)]
+pub struct Key<'de>(pub Cow<'de, str>);
 
 impl<'de> serde::Deserialize<'de> for Key<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
+        struct Name;
+        impl<'de> Visitor<'de> for Name {
             type Value = Key<'de>;
 
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -225,12 +227,8 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
             fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
                 Ok(Key(Cow::Owned(v.to_owned())))
             }
-
-            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
-            }
         }
-        d.deserialize_str(KeyVisitor)
+        d.deserialize_str(Name)
     }
 }
 

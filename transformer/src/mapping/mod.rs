@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use json::{Json, parse as parse_json};
+pub use json::{Json, Key, parse as parse_json};
 pub use load::{Field, Fields, Loaded, LoadedDir, MappingConfigError, load_dir, load_file};
 pub use reader::{MapError, Reader};
 
