@@ -30,7 +30,12 @@ pub fn pass_through(kafka: &KafkaConfig, from: &str, to: &str, records: usize) -
     kafka.with_defaults(&mut consumer, canonflow_transformer::CONSUMER_DEFAULTS);
     let consumer: BaseConsumer = consumer.create().unwrap();
     let mut producer = kafka.producer_config("bench-limit").unwrap();
+    // A report per delivery, which the transformer does without: the count
+    // proves every copy acknowledged, and rdkafka's `flush` waits in 100 ms
+    // polls that only a report ends early (without them the copy measured
+    // 127–135k records/s against 161–171k).
     kafka.with_defaults(&mut producer, canonflow_transformer::PRODUCER_DEFAULTS);
+    producer.set("delivery.report.only.error", "false");
     let producer: ThreadedProducer<Acks> = producer.create_with_context(Acks::default()).unwrap();
     let deadline = crate::deadline(records);
     let started = Instant::now();
