@@ -239,8 +239,9 @@ fn build(
             drift: settings
                 .watch_drift
                 .then(|| Arc::new(std::sync::Mutex::new(drift::DriftWatch::default()))),
-            threads: settings.map_threads.max(1),
+            workers: pipeline::Workers::new("transformer-map", settings.map_threads),
         },
+        committer: pipeline::Workers::new("transaction-commit", 1),
         batch_records: settings.transaction_records.max(1),
         batch_time: Duration::from_millis(settings.transaction_max_ms),
         guard: guard::Guard::new(settings.dead_letter_limit.clone()),

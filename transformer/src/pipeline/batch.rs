@@ -19,6 +19,7 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tracing::field::Empty;
 
 use super::map::{Job, Mapped, Mapper};
+use super::workers::Pending;
 use super::{BatchError, Pipeline, Positions, TRANSACTION_TIMEOUT};
 use crate::enrich::Reemit;
 use crate::metrics::BatchCounts;
@@ -237,15 +238,15 @@ impl Pipeline {
         };
         let producer = Arc::clone(&self.producer);
         let guard: CommitGuard = self.consumer.context().in_flight().start();
-        let commit = std::thread::Builder::new()
-            .name("transaction-commit".into())
-            .spawn(move || {
+        let commit = self
+            .committer
+            .run(0, move || {
                 let _running = guard;
                 let committing = Instant::now();
                 let committed = kafka::commit_transaction(&*producer, TRANSACTION_TIMEOUT);
                 (committed, committing.elapsed())
             })
-            .map_err(|e| BatchError::Fatal(Error::Kafka(format!("starting a commit: {e}"))))?;
+            .ok_or_else(|| BatchError::Fatal(Error::Kafka("no thread to commit on".into())))?;
         Ok((commit, offsets))
     }
 
@@ -266,7 +267,7 @@ impl Pipeline {
         } = in_flight;
         let waiting = Instant::now();
         let (committed, commit_took) = commit
-            .join()
+            .wait()
             .unwrap_or((Err(KafkaError::Canceled), Duration::ZERO));
         let waited = waiting.elapsed();
         if let Err(e) = committed {
@@ -360,8 +361,8 @@ impl Pipeline {
     }
 }
 
-/// The commit's thread: its result, and how long it took.
-type CommitThread = std::thread::JoinHandle<(KafkaResult<()>, Duration)>;
+/// A commit on its thread: its result, and how long it took.
+type CommitThread = Pending<(KafkaResult<()>, Duration)>;
 
 /// The span continuing the trace of a raw record's page in this batch.
 fn map_span(record: &Record) -> tracing::Span {

@@ -1,5 +1,6 @@
-//! Mapping one batch on threads of its own, while the pipeline's thread
-//! produces the batch before it and gathers the one after.
+//! Mapping one batch on the mapping threads ([`Workers`]), while the
+//! pipeline's thread produces the batch before it and gathers the one
+//! after.
 //!
 //! Mapping a raw record needs only the record, the mappings and the
 //! references known (`Enrichment`, behind its own lock), so a batch is cut
@@ -13,7 +14,6 @@
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use canonflow_canonical::Catalog;
@@ -25,6 +25,8 @@ use crate::enrich::Enrichment;
 use crate::mapping::Mappings;
 use crate::outputs::{Destinations, Transformed, transform};
 use crate::record::Record;
+
+use super::workers::{Pending, Workers};
 
 /// Fewer records than this per thread are not worth a thread.
 const MIN_CHUNK: usize = 512;
@@ -40,8 +42,8 @@ pub struct Mapper {
     pub destinations: Destinations,
     /// Drift in the raw records' shape, when `watch_drift` is on.
     pub drift: Option<Arc<Mutex<DriftWatch>>>,
-    /// Threads that map a batch (`map_threads`).
-    pub threads: usize,
+    /// The threads that map a batch (`map_threads` of them).
+    pub workers: Workers,
 }
 
 /// One raw record mapped, and how long that took.
@@ -61,9 +63,9 @@ pub(super) struct Job {
     chunks: Vec<Chunk>,
 }
 
-/// A contiguous part of a batch, and the thread mapping it (none if it
-/// could not be started).
-type Chunk = (Range<usize>, Option<JoinHandle<Vec<Mapped>>>);
+/// A contiguous part of a batch, and its mapping on a thread (none if no
+/// thread took it).
+type Chunk = (Range<usize>, Option<Pending<Vec<Mapped>>>);
 
 impl Job {
     /// Whether every thread is done, so that [`finish`](Self::finish)
@@ -71,16 +73,16 @@ impl Job {
     pub fn is_done(&self) -> bool {
         self.chunks
             .iter()
-            .all(|(_, h)| h.as_ref().is_none_or(JoinHandle::is_finished))
+            .all(|(_, p)| p.as_ref().is_none_or(Pending::is_done))
     }
 
     /// Waits for the threads; the records mapped, in the batch's order, and
-    /// how long mapping took. A thread that could not be started (or that
-    /// panicked, which mapping does not do) leaves its chunk to this one.
+    /// how long mapping took. A chunk no thread took (or whose mapping
+    /// panicked, which mapping does not do) is mapped on this one.
     pub fn finish(&mut self, mapper: &Mapper) -> (Vec<Mapped>, Duration) {
         let mut mapped = Vec::with_capacity(self.batch.len());
-        for (range, handle) in std::mem::take(&mut self.chunks) {
-            match handle.and_then(|h| h.join().ok()) {
+        for (range, pending) in std::mem::take(&mut self.chunks) {
+            match pending.and_then(Pending::wait) {
                 Some(chunk) => mapped.extend(chunk),
                 None => {
                     mapped.extend(mapper.map_chunk(&self.batch, &self.parents, &self.fanout, range))
@@ -92,7 +94,7 @@ impl Job {
 }
 
 impl Mapper {
-    /// Starts mapping `batch` on up to `threads` threads; `fanout` must
+    /// Starts mapping `batch` on up to all the mapping threads; `fanout` must
     /// have counted every record's trace context, `parents[i]` being
     /// record `i`'s.
     pub(super) fn start(
@@ -106,22 +108,23 @@ impl Mapper {
         let parents = Arc::new(parents);
         let fanout = Arc::new(fanout);
         let threads = self
-            .threads
+            .workers
+            .count()
             .clamp(1, batch.len().div_ceil(MIN_CHUNK).max(1));
         let chunk = batch.len().div_ceil(threads).max(1);
         let chunks = (0..batch.len())
             .step_by(chunk)
-            .map(|start| {
+            .enumerate()
+            .map(|(index, start)| {
                 let range = start..(start + chunk).min(batch.len());
                 let mapper = self.clone();
                 let (batch, parents) = (Arc::clone(&batch), Arc::clone(&parents));
                 let fanout = Arc::clone(&fanout);
                 let chunk_range = range.clone();
-                let handle = std::thread::Builder::new()
-                    .name("transformer-map".into())
-                    .spawn(move || mapper.map_chunk(&batch, &parents, &fanout, chunk_range))
-                    .ok();
-                (range, handle)
+                let pending = self.workers.run(index, move || {
+                    mapper.map_chunk(&batch, &parents, &fanout, chunk_range)
+                });
+                (range, pending)
             })
             .collect();
         Job {

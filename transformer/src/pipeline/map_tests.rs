@@ -10,6 +10,7 @@ use canonflow_common::topics::Topics;
 use rdkafka::Timestamp;
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 
+use super::super::Workers;
 use super::{Mapped, Mapper};
 use crate::drift::DriftWatch;
 use crate::enrich::Enrichment;
@@ -111,7 +112,7 @@ fn several_threads_map_a_batch_as_one_thread_does_and_in_its_order() {
         destinations: crate::outputs::Destinations::new(&topics),
         topics,
         drift: Some(Arc::new(Mutex::new(DriftWatch::default()))),
-        threads: 1,
+        workers: Workers::new("test-map", 1),
     };
     let batch = raw_records(5_000);
     let map = |mapper: &Mapper| {
@@ -124,7 +125,7 @@ fn several_threads_map_a_batch_as_one_thread_does_and_in_its_order() {
     };
 
     let one = map(&mapper);
-    mapper.threads = 4;
+    mapper.workers = Workers::new("test-map", 4);
     let four = map(&mapper);
 
     assert_eq!(one.len(), batch.len());

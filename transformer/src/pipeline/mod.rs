@@ -24,9 +24,11 @@
 mod batch;
 mod map;
 mod positions;
+mod workers;
 
 pub use map::Mapper;
 pub(crate) use positions::Positions;
+pub use workers::Workers;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -61,6 +63,8 @@ pub struct Pipeline {
     pub producer: Arc<ThreadedProducer<DefaultProducerContext>>,
     /// Maps batches; its enrichment and topics are the pipeline's too.
     pub mapper: Mapper,
+    /// The thread each transaction commits on, while the next is produced.
+    pub committer: Workers,
     pub batch_records: usize,
     pub batch_time: Duration,
     pub guard: Guard,
