@@ -22,7 +22,7 @@
 //! (default 1,000,000); `CANONFLOW_BENCH_TRANSFORMER` adds `[transformer]`
 //! settings, `;`-separated (`transaction_records=20000;transaction_max_ms=3000`);
 //! `CANONFLOW_BENCH_KAFKA` adds librdkafka properties to the clients of both
-//! the limit and the transformer (`linger.ms=20;batch.num.messages=20000`).
+//! the limit and the transformer (`linger.ms=50;batch.num.messages=20000`).
 //! For scaling: `CANONFLOW_BENCH_PARTITIONS` (default 6) sets the partitions
 //! of every topic, `CANONFLOW_BENCH_COPIES` (default 1) the transformer
 //! copies in one group, and `CANONFLOW_BENCH_E2E=0` skips the end-to-end

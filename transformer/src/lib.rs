@@ -3,7 +3,8 @@
 //! [`run`] loads the mappings (`mapping`), prepares the canonical and
 //! dead-letter topics, and runs the consume → map → produce loop
 //! (`pipeline`) on a thread of its own: mapping is CPU work (spread over
-//! `map_threads` threads per batch) and the Kafka transaction calls block. Each raw record becomes one canonical entity
+//! `map_threads` mapping threads) and the Kafka transaction calls block.
+//! Each raw record becomes one canonical entity
 //! (Avro, Confluent wire format, on `<prefix>.canonical.<entity>`, keyed by
 //! canonical id), one dead letter (`<prefix>.dlq.transformer`), or nothing
 //! when its stream has no mapping.
@@ -190,13 +191,17 @@ fn topic_specs(
 }
 
 /// librdkafka settings of the transformer's producer that its benchmark
-/// found best (`docs/performance.md`, 2026-12-06): LZ4 took the broker's
-/// CPU per million raw records from 5.5 to 3.5 s; a delivery report only
-/// for a record that failed (which fails the transaction anyway), not one
-/// per record, saves the ~5 % of the transformer's CPU spent serving them;
-/// lingering 20 ms (not 5) sends a transaction's records in fewer, larger
-/// requests (+4 %; 50 ms was slower). A user's `[kafka.properties]` still
-/// win.
+/// found best (`docs/performance.md`, 2026-12-06); a user's
+/// `[kafka.properties]` still win:
+/// - LZ4: the broker's CPU per million raw records fell from 5.5 to 3.5 s;
+/// - a delivery report only for a record that failed, which fails its
+///   transaction anyway (the producer's context takes no per-record
+///   opaque, so nothing is left unfreed): serving one per record took its
+///   polling thread 0.6–0.7 s of CPU per million;
+/// - 20 ms of linger, not 5: a transaction's records go in fewer, larger
+///   requests (+4 %; 50 ms was slower). A commit waits the linger out for
+///   its last records, so a quiet pipeline's transactions take ~15 ms
+///   longer.
 pub const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
     ("compression.type", "lz4"),
     ("delivery.report.only.error", "true"),
@@ -242,9 +247,9 @@ fn build(
             drift: settings
                 .watch_drift
                 .then(|| Arc::new(std::sync::Mutex::new(drift::DriftWatch::default()))),
-            workers: pipeline::Workers::new("transformer-map", settings.map_threads),
+            threads: pipeline::Threads::new("transformer-map", settings.map_threads),
         },
-        committer: pipeline::Workers::new("transaction-commit", 1),
+        committer: pipeline::Threads::new("transaction-commit", 1),
         batch_records: settings.transaction_records.max(1),
         batch_time: Duration::from_millis(settings.transaction_max_ms),
         guard: guard::Guard::new(settings.dead_letter_limit.clone()),

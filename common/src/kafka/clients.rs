@@ -18,7 +18,10 @@ const STATISTICS_INTERVAL_MS: &str = "5000";
 
 /// librdkafka properties with two names, among those stages set defaults
 /// for (`with_defaults`).
-const ALIASES: &[(&str, &str)] = &[("compression.type", "compression.codec")];
+const ALIASES: &[(&str, &str)] = &[
+    ("compression.type", "compression.codec"),
+    ("linger.ms", "queue.buffering.max.ms"),
+];
 
 /// The other name of `key`, if it has one.
 fn alias(key: &str) -> Option<&'static str> {
@@ -203,12 +206,15 @@ mod tests {
         kafka
             .properties
             .insert("compression.codec".into(), "zstd".into());
-        kafka.properties.insert("linger.ms".into(), "20".into());
+        kafka
+            .properties
+            .insert("queue.buffering.max.ms".into(), "20".into());
         let mut config = kafka.producer_config("transformer").unwrap();
         kafka.with_defaults(&mut config, &defaults);
         assert_eq!(config.get("compression.type"), None);
         assert_eq!(config.get("compression.codec"), Some("zstd"));
-        assert_eq!(config.get("linger.ms"), Some("20"));
+        assert_eq!(config.get("linger.ms"), None);
+        assert_eq!(config.get("queue.buffering.max.ms"), Some("20"));
     }
 
     #[test]

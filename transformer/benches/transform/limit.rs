@@ -12,6 +12,18 @@ use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 
 use crate::produce::{Acks, send};
 
+/// Where the copy's producer differs from the transformer's, measured
+/// faster for the copy (`docs/performance.md`, "Fewer reports, threads
+/// kept, a longer linger"), so that the limit is the faster of the two:
+/// - a report per delivery, which the transformer does without: the copy
+///   counts them (always, to prove every copy acknowledged), and without
+///   them it measured 127–135k records/s against 161–171k (why was not
+///   established);
+/// - librdkafka's 5 ms linger, not the transformer's 20 (~2 % faster),
+///   unless `CANONFLOW_BENCH_KAFKA` names `linger.ms`.
+pub const PRODUCER_OWN: &[(&str, &str)] =
+    &[("delivery.report.only.error", "false"), ("linger.ms", "5")];
+
 /// How the copy went.
 #[derive(Debug)]
 pub struct Copied {
@@ -25,22 +37,17 @@ pub struct Copied {
 pub fn pass_through(kafka: &KafkaConfig, from: &str, to: &str, records: usize) -> Copied {
     let group = canonflow_testkit::unique("bench-limit");
     // With the transformer's own client defaults, so that only the
-    // transforming differs.
+    // transforming differs, but for [`PRODUCER_OWN`].
     let mut consumer = kafka.consumer_config("bench-limit", &group).unwrap();
     kafka.with_defaults(&mut consumer, canonflow_transformer::CONSUMER_DEFAULTS);
     let consumer: BaseConsumer = consumer.create().unwrap();
     let mut producer = kafka.producer_config("bench-limit").unwrap();
-    // A report per delivery, which the transformer does without: the count
-    // proves every copy acknowledged, and rdkafka's `flush` waits in 100 ms
-    // polls that only a report ends early (without them the copy measured
-    // 127–135k records/s against 161–171k).
     kafka.with_defaults(&mut producer, canonflow_transformer::PRODUCER_DEFAULTS);
-    producer.set("delivery.report.only.error", "false");
-    // librdkafka's 5 ms linger, not the transformer's 20: the copy measured
-    // 2 % faster with it (`docs/performance.md`, fourth session), so the
-    // limit is the faster of the two.
-    if !kafka.properties.contains_key("linger.ms") {
-        producer.set("linger.ms", "5");
+    for (key, value) in PRODUCER_OWN {
+        let forced = *key == "delivery.report.only.error";
+        if forced || !kafka.properties.contains_key(*key) {
+            producer.set(*key, *value);
+        }
     }
     let producer: ThreadedProducer<Acks> = producer.create_with_context(Acks::default()).unwrap();
     let deadline = crate::deadline(records);

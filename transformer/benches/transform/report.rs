@@ -193,16 +193,16 @@ fn print_settings(figures: &Figures<'_>) {
         .collect();
     println!(
         "settings: seed {}; [transformer] {} (else the defaults of docs/configuration.md); \
-         librdkafka (limit and transformer) {} (else the transformer's: {})",
+         librdkafka (limit and transformer) {} (else the transformer's: {}; the limit's producer: {})",
         figures.seed,
         listed(settings),
         listed(properties),
-        canonflow_transformer::PRODUCER_DEFAULTS
-            .iter()
-            .chain(canonflow_transformer::CONSUMER_DEFAULTS)
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        pairs(
+            canonflow_transformer::PRODUCER_DEFAULTS
+                .iter()
+                .chain(canonflow_transformer::CONSUMER_DEFAULTS)
+        ),
+        pairs(crate::limit::PRODUCER_OWN.iter()),
     );
 }
 
@@ -233,4 +233,12 @@ fn print_end_to_end(e2e: &crate::e2e::EndToEnd) {
         cpu_seconds: None,
     }
     .print();
+}
+
+/// `key=value` pairs, comma-separated.
+fn pairs<'a>(pairs: impl Iterator<Item = &'a (&'a str, &'a str)>) -> String {
+    pairs
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -1,9 +1,9 @@
 //! One batch's way through its transaction, in steps so that the batches
 //! before and after it are worked on meanwhile: [`Pipeline::start_mapping`]
-//! maps the records on threads of their own, [`Pipeline::prepare`] turns
+//! maps the records on the mapping threads, [`Pipeline::prepare`] turns
 //! what they mapped into outputs (no Kafka), [`Pipeline::produce`] sends
-//! them and the offsets in a transaction and starts the commit on its own
-//! thread, [`Pipeline::settle`] waits for the commit and records what it
+//! them and the offsets in a transaction and starts the commit on the
+//! commit's thread, [`Pipeline::settle`] waits for the commit and records what it
 //! committed — or rewinds for a retry.
 
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tracing::field::Empty;
 
 use super::map::{Job, Mapped, Mapper};
-use super::workers::Pending;
+use super::threads::Pending;
 use super::{BatchError, Pipeline, Positions, TRANSACTION_TIMEOUT};
 use crate::enrich::Reemit;
 use crate::metrics::BatchCounts;
@@ -68,7 +68,7 @@ pub(super) struct Prepared {
     sent: Duration,
 }
 
-/// A batch whose transaction is committing on its own thread.
+/// A batch whose transaction is committing on the commit's thread.
 pub(super) struct InFlight {
     commit: CommitThread,
     offsets: Option<TopicPartitionList>,
@@ -86,8 +86,8 @@ pub(super) struct Failed {
 }
 
 impl Pipeline {
-    /// Starts mapping `batch` (gathered in `gathered`) on threads of its
-    /// own; `reemits` (encoded already) go out in the same transaction.
+    /// Starts mapping `batch` (gathered in `gathered`) on the mapping
+    /// threads; `reemits` (encoded already) go out in the same transaction.
     pub(super) fn start_mapping(
         &self,
         batch: Vec<Record>,
@@ -185,7 +185,7 @@ impl Pipeline {
     }
 
     /// Begins a transaction, sends `mapping`'s outputs and offsets, and
-    /// starts the commit on its own thread. On failure the transaction is
+    /// starts the commit on the commit's thread. On failure the transaction is
     /// aborted, and `mapping`'s records and `later` (read after them)
     /// rewound; its re-emits stay in `mapping`.
     pub(super) fn produce(

@@ -1,4 +1,4 @@
-//! Mapping one batch on the mapping threads ([`Workers`]), while the
+//! Mapping one batch on the mapping threads ([`Threads`]), while the
 //! pipeline's thread produces the batch before it and gathers the one
 //! after.
 //!
@@ -26,9 +26,9 @@ use crate::mapping::Mappings;
 use crate::outputs::{Destinations, Transformed, transform};
 use crate::record::Record;
 
-use super::workers::{Pending, Workers};
+use super::threads::{Pending, Threads};
 
-/// Fewer records than this per thread are not worth a thread.
+/// A chunk of fewer records than this is not worth a thread of its own.
 const MIN_CHUNK: usize = 512;
 
 /// What mapping needs, owned, so that its threads can outlive a call.
@@ -43,7 +43,7 @@ pub struct Mapper {
     /// Drift in the raw records' shape, when `watch_drift` is on.
     pub drift: Option<Arc<Mutex<DriftWatch>>>,
     /// The threads that map a batch (`map_threads` of them).
-    pub workers: Workers,
+    pub threads: Threads,
 }
 
 /// One raw record mapped, and how long that took.
@@ -94,9 +94,9 @@ impl Job {
 }
 
 impl Mapper {
-    /// Starts mapping `batch` on up to all the mapping threads; `fanout` must
-    /// have counted every record's trace context, `parents[i]` being
-    /// record `i`'s.
+    /// Starts mapping `batch` on the mapping threads, a chunk each (fewer
+    /// for a small batch); `fanout` must have counted every record's trace
+    /// context, `parents[i]` being record `i`'s.
     pub(super) fn start(
         &self,
         batch: Vec<Record>,
@@ -108,7 +108,7 @@ impl Mapper {
         let parents = Arc::new(parents);
         let fanout = Arc::new(fanout);
         let threads = self
-            .workers
+            .threads
             .count()
             .clamp(1, batch.len().div_ceil(MIN_CHUNK).max(1));
         let chunk = batch.len().div_ceil(threads).max(1);
@@ -121,7 +121,7 @@ impl Mapper {
                 let (batch, parents) = (Arc::clone(&batch), Arc::clone(&parents));
                 let fanout = Arc::clone(&fanout);
                 let chunk_range = range.clone();
-                let pending = self.workers.run(index, move || {
+                let pending = self.threads.run(index, move || {
                     mapper.map_chunk(&batch, &parents, &fanout, chunk_range)
                 });
                 (range, pending)

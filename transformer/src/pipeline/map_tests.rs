@@ -10,12 +10,12 @@ use canonflow_common::topics::Topics;
 use rdkafka::Timestamp;
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 
-use super::super::Workers;
 use super::{Mapped, Mapper};
 use crate::drift::DriftWatch;
 use crate::enrich::Enrichment;
 use crate::mapping::Mappings;
 use crate::outputs::Transformed;
+use crate::pipeline::Threads;
 use crate::record::{Record, from_owned};
 
 fn repo() -> &'static Path {
@@ -112,7 +112,7 @@ fn several_threads_map_a_batch_as_one_thread_does_and_in_its_order() {
         destinations: crate::outputs::Destinations::new(&topics),
         topics,
         drift: Some(Arc::new(Mutex::new(DriftWatch::default()))),
-        workers: Workers::new("test-map", 1),
+        threads: Threads::new("test-map", 1),
     };
     let batch = raw_records(5_000);
     let map = |mapper: &Mapper| {
@@ -125,7 +125,7 @@ fn several_threads_map_a_batch_as_one_thread_does_and_in_its_order() {
     };
 
     let one = map(&mapper);
-    mapper.workers = Workers::new("test-map", 4);
+    mapper.threads = Threads::new("test-map", 4);
     let four = map(&mapper);
 
     assert_eq!(one.len(), batch.len());

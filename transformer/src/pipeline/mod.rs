@@ -13,9 +13,10 @@
 //! committed offset ([`GroupContext`]).
 //!
 //! One transaction at a time, but overlapped with the work around it
-//! ([`batch`]): while batch N commits on its own thread, N+1 is produced
-//! on this one and N+2 is mapped on threads of its own ([`map`]), then
-//! N+3 gathered. N+1's transaction begins only after N's commit returned.
+//! ([`batch`]): while batch N commits on a thread of its own, N+1 is
+//! produced on this one and N+2 is mapped on the mapping threads
+//! ([`map`]), then N+3 gathered; both kinds of thread are kept for the
+//! pipeline's life ([`threads`]). N+1's transaction begins only after N's commit returned.
 //! A revoke waits for the commit in flight ([`CommitInFlight`]), so the
 //! next owner of a partition reads offsets that include it; a batch mapped
 //! but not produced when the group rebalances is dropped like one
@@ -24,11 +25,11 @@
 mod batch;
 mod map;
 mod positions;
-mod workers;
+mod threads;
 
 pub use map::Mapper;
 pub(crate) use positions::Positions;
-pub use workers::Workers;
+pub use threads::Threads;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -64,7 +65,7 @@ pub struct Pipeline {
     /// Maps batches; its enrichment and topics are the pipeline's too.
     pub mapper: Mapper,
     /// The thread each transaction commits on, while the next is produced.
-    pub committer: Workers,
+    pub committer: Threads,
     pub batch_records: usize,
     pub batch_time: Duration,
     pub guard: Guard,

@@ -1,12 +1,14 @@
 //! Threads started with the pipeline and kept for as long as it runs,
 //! each doing the work given to it in turn: the mapping threads, and the
-//! thread transactions commit on.
+//! thread transactions commit on. Work must never wait for work given
+//! after it to the same threads: each thread does its work in order.
 //!
-//! Kept, not started per batch: a thread that exits leaves its allocator
-//! pages to be reclaimed by others while what it made (the outputs mapped,
-//! freed later on the pipeline's thread) still lives in them. Started per
-//! batch, the threads cost the transformer ~0.7 s of CPU per million raw
-//! records (`docs/performance.md`, 2026-12-06, fourth session).
+//! Kept, not started per batch: with mimalloc, a thread that exits leaves
+//! its pages to be reclaimed by other threads while what it made (the
+//! outputs mapped, freed later on the pipeline's thread) still lives in
+//! them. Started per batch, the threads cost the transformer ~0.7 s of CPU
+//! per million raw records (`docs/performance.md`, "Fewer reports,
+//! threads kept, a longer linger").
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,9 +16,12 @@ use std::sync::mpsc;
 
 type Work = Box<dyn FnOnce() + Send>;
 
-/// The threads; clones share them. They end once every clone is dropped.
+/// The threads; clones share them. They end once every clone is dropped
+/// and the work already given to them is done. A thread whose work
+/// panicked (mapping and committing do not) is gone, and what is given to
+/// it afterwards is left to the caller.
 #[derive(Debug, Clone)]
-pub struct Workers {
+pub struct Threads {
     threads: Arc<Vec<mpsc::Sender<Work>>>,
 }
 
@@ -37,7 +42,7 @@ impl Drop for Done {
     }
 }
 
-impl Workers {
+impl Threads {
     /// Starts `threads` threads named `name` (at least one); fewer if some
     /// cannot be started, none if none can: then [`run`](Self::run) gives
     /// nothing to wait for, and the caller does the work itself.
@@ -45,11 +50,16 @@ impl Workers {
         let threads = (0..threads.max(1))
             .filter_map(|_| {
                 let (work, to_do) = mpsc::channel::<Work>();
-                std::thread::Builder::new()
+                let started = std::thread::Builder::new()
                     .name(name.to_owned())
-                    .spawn(move || to_do.into_iter().for_each(|work| work()))
-                    .ok()
-                    .map(|_| work)
+                    .spawn(move || to_do.into_iter().for_each(|work| work()));
+                match started {
+                    Ok(_) => Some(work),
+                    Err(e) => {
+                        tracing::warn!(thread = name, error = %e, "a thread could not be started; its work is done by the caller");
+                        None
+                    }
+                }
             })
             .collect();
         Self {
@@ -76,6 +86,9 @@ impl Workers {
         thread
             .send(Box::new(move || {
                 let _marker = marker;
+                // Dropped before the marker, also while a panic unwinds:
+                // once done, waiting never blocks.
+                let send = send;
                 let _ = send.send(work());
             }))
             .ok()?;
@@ -97,40 +110,54 @@ impl<T> Pending<T> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use super::*;
+
+    /// Polls `pending` until it says it is done (10 s at most).
+    fn until_done<T>(pending: &Pending<T>) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !pending.is_done() {
+            assert!(Instant::now() < deadline, "work never done");
+            std::thread::yield_now();
+        }
+    }
 
     #[test]
     fn work_runs_on_the_threads_and_its_results_come_back() {
-        let workers = Workers::new("test-worker", 2);
-        assert_eq!(workers.count(), 2);
+        let threads = Threads::new("test-thread", 2);
+        assert_eq!(threads.count(), 2);
         let pending: Vec<_> = (0..6)
             .map(|i| {
-                workers.run(i, move || {
+                threads.run(i, move || {
                     (i, std::thread::current().name().map(str::to_owned))
                 })
             })
             .collect();
         for (i, pending) in pending.into_iter().enumerate() {
-            let (n, thread) = pending.expect("a thread").wait().expect("a result");
+            let pending = pending.expect("a thread");
+            until_done(&pending);
+            let (n, thread) = pending.wait().expect("a result");
             assert_eq!(n, i);
-            assert_eq!(thread.as_deref(), Some("test-worker"));
+            assert_eq!(thread.as_deref(), Some("test-thread"));
         }
     }
 
     #[test]
-    fn work_that_panics_is_done_without_a_result_and_the_thread_is_gone() {
-        let workers = Workers::new("test-worker", 1);
-        let pending = workers
+    fn work_that_panics_gives_no_result_and_its_thread_takes_no_more() {
+        let threads = Threads::new("test-thread", 1);
+        let pending = threads
             .run(0, || -> u8 {
                 panic!("mapping never panics; this test does")
             })
             .expect("a thread");
+        until_done(&pending);
         assert_eq!(pending.wait(), None);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(10);
         let after = loop {
-            match workers.run(0, || 1) {
+            match threads.run(0, || 1) {
                 None => break None,
-                Some(p) if std::time::Instant::now() > deadline => break Some(p),
+                Some(p) if Instant::now() > deadline => break Some(p),
                 Some(_) => std::thread::yield_now(),
             }
         };
