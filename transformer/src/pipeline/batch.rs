@@ -3,8 +3,8 @@
 //! maps the records on the mapping threads, [`Pipeline::prepare`] turns
 //! what they mapped into outputs (no Kafka), [`Pipeline::produce`] sends
 //! them and the offsets in a transaction and starts the commit on the
-//! commit's thread, [`Pipeline::settle`] waits for the commit and records what it
-//! committed — or rewinds for a retry.
+//! commit's thread, [`Pipeline::settle`] waits for the commit and records
+//! what it committed — or rewinds for a retry.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -16,7 +16,8 @@
 //! ([`batch`]): while batch N commits on a thread of its own, N+1 is
 //! produced on this one and N+2 is mapped on the mapping threads
 //! ([`map`]), then N+3 gathered; both kinds of thread are kept for the
-//! pipeline's life ([`threads`]). N+1's transaction begins only after N's commit returned.
+//! pipeline's life ([`threads`]). N+1's transaction begins only after N's
+//! commit returned.
 //! A revoke waits for the commit in flight ([`CommitInFlight`]), so the
 //! next owner of a partition reads offsets that include it; a batch mapped
 //! but not produced when the group rebalances is dropped like one

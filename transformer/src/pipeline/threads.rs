@@ -56,7 +56,10 @@ impl Threads {
                 match started {
                     Ok(_) => Some(work),
                     Err(e) => {
-                        tracing::warn!(thread = name, error = %e, "a thread could not be started; its work is done by the caller");
+                        tracing::warn!(
+                            thread = name, error = %e,
+                            "a thread could not be started; its work is done by the caller"
+                        );
                         None
                     }
                 }
