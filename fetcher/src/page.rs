@@ -77,9 +77,11 @@ pub fn split(
     source: &str,
 ) -> Result<SplitPage, ShapeError> {
     let mut page = SplitPage::default();
+    let names = key_members(stream);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     for raw in records::select(body, &stream.records)? {
         let payload = bytes.slice_ref(raw.get().as_bytes());
-        match key_and_cursor(raw, stream, source) {
+        match key_and_cursor(raw, &names, stream, source) {
             Ok((key, cursor)) => page.records.push(RawRecord {
                 key,
                 payload,
@@ -91,12 +93,26 @@ pub fn split(
     Ok(page)
 }
 
+/// The top-level members a stream's primary key and cursor are read from.
+fn key_members(stream: &StreamConfig) -> Vec<String> {
+    let cursor = stream.cursor.as_ref().map(CursorConfig::field);
+    let fields = stream.primary_key.iter().map(String::as_str).chain(cursor);
+    let mut names: Vec<String> = fields
+        .filter_map(|field| records::first_member(&records::field_pointer(field)))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// A record's key and cursor, read from its members `names` alone.
 fn key_and_cursor(
     raw: &RawValue,
+    names: &[&str],
     stream: &StreamConfig,
     source: &str,
 ) -> Result<(String, Option<CursorValue>), ShapeError> {
-    let value: Value = serde_json::from_str(raw.get()).map_err(|e| ShapeError {
+    let value = records::sparse(raw, names).map_err(|e| ShapeError {
         pointer: String::new(),
         problem: format!("record is not valid JSON: {e}"),
     })?;

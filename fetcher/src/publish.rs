@@ -151,11 +151,11 @@ impl Publisher {
         let raw_topic = self.topics.raw();
         let dlq_topic = self.topics.dead_letters("fetcher");
         let mut raw_deliveries = Vec::with_capacity(raw.len());
-        for record in &raw {
+        for record in raw {
             raw_deliveries.push(self.enqueue(&raw_topic, record, None).await?);
         }
         let mut other = Vec::with_capacity(dead_letters.len() + 1);
-        for record in &dead_letters {
+        for record in dead_letters {
             other.push(self.enqueue(&dlq_topic, record, None).await?);
         }
         let raw_offsets = try_join_all(raw_deliveries.into_iter().map(delivered)).await?;
@@ -181,22 +181,23 @@ impl Publisher {
         };
         let watermarks = self.topics.watermarks();
         // Not awaited: the commit flushes it, and fails if it failed.
-        self.enqueue(&watermarks, &record, Some(self.watermarks_partition))
+        self.enqueue(&watermarks, record, Some(self.watermarks_partition))
             .await?;
         Ok(())
     }
 
-    /// Enqueues one record, waiting while the producer queue is full.
+    /// Enqueues one record (its headers move into librdkafka's message, not
+    /// copied), waiting while the producer queue is full.
     async fn enqueue(
         &self,
         topic: &str,
-        record: &Outgoing<'_>,
+        record: Outgoing<'_>,
         partition: Option<i32>,
     ) -> Result<DeliveryFuture, PublishError> {
         let mut future = FutureRecord::to(topic)
             .key(record.key)
             .payload(record.payload)
-            .headers(record.headers.clone());
+            .headers(record.headers);
         future.partition = partition;
         loop {
             match self.producer.send_result(future) {

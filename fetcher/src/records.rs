@@ -1,14 +1,17 @@
 //! Records inside a response body, kept as the exact bytes the source sent.
 //!
 //! The body is never re-serialized: records are slices of it (`RawValue`),
-//! found by a JSON pointer. Each record is parsed once more only to read its
-//! primary key and cursor. Nothing here panics on data: a body or record
-//! that does not have the expected shape is an error naming the pointer.
+//! found by a JSON pointer. Each record is read once more, for its primary
+//! key and cursor only: the members that hold them are parsed, every other
+//! member just stepped over ([`sparse`]). Nothing here panics on data: a
+//! body or record that does not have the expected shape is an error naming
+//! the pointer.
 
-use std::collections::HashMap;
+use std::fmt;
 
-use serde_json::Value;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 /// A response that does not have the configured shape.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,9 +39,8 @@ pub fn raw_at<'a>(raw: &'a RawValue, pointer: &str) -> Result<Option<&'a RawValu
         let segment = segment.replace("~1", "/").replace("~0", "~");
         let text = current.get().trim_start();
         let next = if text.starts_with('{') {
-            let members: HashMap<String, &'a RawValue> = serde_json::from_str(current.get())
-                .map_err(|e| shape(pointer, format!("unreadable object: {e}")))?;
-            members.get(&segment).copied()
+            members(current, &[&segment])
+                .map_err(|e| shape(pointer, format!("unreadable object: {e}")))?[0]
         } else if text.starts_with('[') {
             let items: Vec<&'a RawValue> = serde_json::from_str(current.get())
                 .map_err(|e| shape(pointer, format!("unreadable array: {e}")))?;
@@ -85,6 +87,89 @@ pub fn string_at(body: &RawValue, pointer: &str) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// The top-level members `names` of the object `raw`, read in one pass
+/// that parses nothing else; `None` where a member is absent, or for every
+/// name when `raw` is not an object. A repeated member: the last one wins.
+pub fn members<'a>(
+    raw: &'a RawValue,
+    names: &[&str],
+) -> Result<Vec<Option<&'a RawValue>>, serde_json::Error> {
+    if !raw.get().trim_start().starts_with('{') {
+        return Ok(vec![None; names.len()]);
+    }
+    let mut reader = serde_json::Deserializer::from_str(raw.get());
+    de::Deserializer::deserialize_map(&mut reader, Members(names))
+}
+
+/// [`members`]' visitor: keeps the named members, steps over the rest.
+struct Members<'n>(&'n [&'n str]);
+
+impl<'de> Visitor<'de> for Members<'_> {
+    type Value = Vec<Option<&'de RawValue>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = vec![None; self.0.len()];
+        while let Some(wanted) = map.next_key_seed(MemberName(self.0))? {
+            match wanted {
+                Some(i) => found[i] = Some(map.next_value::<&'de RawValue>()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// A member's name, read as the index of the wanted name it equals (no
+/// copy of it is made).
+struct MemberName<'n>(&'n [&'n str]);
+
+impl<'de> DeserializeSeed<'de> for MemberName<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, names: D) -> Result<Self::Value, D::Error> {
+        names.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MemberName<'_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+        Ok(self.0.iter().position(|wanted| *wanted == name))
+    }
+}
+
+/// `record` with only its top-level members `names` (parsed whole; other
+/// members left out): enough to follow any pointer that starts at one of
+/// them, at a fraction of parsing the whole record. A record that is not
+/// an object yields an empty object.
+pub fn sparse(record: &RawValue, names: &[&str]) -> Result<Value, serde_json::Error> {
+    let mut kept = Map::new();
+    for (name, member) in names.iter().zip(members(record, names)?) {
+        if let Some(member) = member {
+            kept.insert((*name).to_owned(), serde_json::from_str(member.get())?);
+        }
+    }
+    Ok(Value::Object(kept))
+}
+
+/// The top-level member a JSON pointer starts at, unescaped: `"/a~1b/c"`
+/// starts at `"a/b"`; `None` for the empty pointer (the whole document).
+pub fn first_member(pointer: &str) -> Option<String> {
+    let first = pointer.strip_prefix('/')?.split('/').next()?;
+    Some(first.replace("~1", "/").replace("~0", "~"))
 }
 
 /// The JSON pointer of a configured field: a pointer as is, a plain name
@@ -167,6 +252,47 @@ mod tests {
         );
         assert_eq!(string_at(&body, "/links/next"), None);
         assert_eq!(string_at(&body, "/n").as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn members_are_read_in_one_pass_and_the_rest_is_stepped_over() {
+        let record = raw(
+            r#"{"id": 7, "skip": {"deep": [1, "}\"{"]}, "a/b": "x", "id": 8, "cur": "2024-01-01"}"#,
+        );
+        let found = members(&record, &["id", "cur", "a/b", "absent"]).unwrap();
+        let texts: Vec<Option<&str>> = found.iter().map(|m| m.map(RawValue::get)).collect();
+        assert_eq!(
+            texts,
+            [Some("8"), Some(r#""2024-01-01""#), Some(r#""x""#), None]
+        );
+        assert!(members(&raw("[1, 2]"), &["id"]).unwrap()[0].is_none());
+        let escaped = raw(r#"{"\u0069d": 1}"#);
+        let found = members(&escaped, &["id"]).unwrap();
+        assert_eq!(
+            found[0].map(RawValue::get),
+            Some("1"),
+            "names are compared unescaped"
+        );
+    }
+
+    #[test]
+    fn a_sparse_record_answers_the_pointers_of_its_members_as_the_whole_one_does() {
+        let text = r#"{"id": "k", "nested": {"k": "x", "n": [1]}, "big": [1, 2, 3], "n": 42}"#;
+        let whole: Value = serde_json::from_str(text).unwrap();
+        let pointers = ["/id", "/nested/k", "/n", "/absent"];
+        let names: Vec<String> = pointers.iter().filter_map(|p| first_member(p)).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let sparse = sparse(&raw(text), &names).unwrap();
+        for pointer in pointers {
+            assert_eq!(sparse.pointer(pointer), whole.pointer(pointer), "{pointer}");
+        }
+        assert_eq!(
+            sparse.get("big"),
+            None,
+            "members not asked for are left out"
+        );
+        assert_eq!(first_member("/a~1b/c").as_deref(), Some("a/b"));
+        assert_eq!(first_member(""), None);
     }
 
     #[test]

@@ -271,23 +271,30 @@ impl Coordinator {
         tracing::info!(partition, streams = owned.tasks.len(), "streams started");
     }
 
-    /// Stops the streams of `partitions` and closes their publishers.
+    /// Stops the streams of `partitions` and closes their publishers, all
+    /// partitions at once (closing a transactional producer takes a broker
+    /// round trip or two).
     async fn release(&mut self, partitions: &[i32]) {
-        for partition in partitions {
-            let Some(owned) = self.owned.remove(partition) else {
-                continue;
-            };
+        let released: Vec<(i32, OwnedPartition)> = partitions
+            .iter()
+            .filter_map(|p| self.owned.remove(p).map(|owned| (*p, owned)))
+            .collect();
+        for (_, owned) in &released {
             for (stop, _) in &owned.tasks {
                 stop.trigger();
             }
+        }
+        self.pending.retain(|_, p| !partitions.contains(p));
+        let deadline = self.plumbing.kafka.close_timeout();
+        let closing = released.into_iter().map(|(partition, owned)| async move {
             for (_, task) in owned.tasks {
                 let _ = task.await;
             }
-            self.pending.retain(|_, p| p != partition);
             if let Ok(publisher) = Arc::try_unwrap(owned.publisher) {
-                publisher.close(self.plumbing.kafka.close_timeout());
+                let _ = tokio::task::spawn_blocking(move || publisher.close(deadline)).await;
             }
             tracing::info!(partition, "released watermarks partition");
-        }
+        });
+        futures::future::join_all(closing).await;
     }
 }

@@ -103,6 +103,7 @@ async fn bench() {
         fetcher_toml(&canonflow_testkit::unique("bench")),
     )
     .unwrap();
+    let machine = canonflow_testkit::bench::cpu::snapshot();
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_canonflow-fetcher"))
         // Copies side by side: each its own free port for /metrics.
@@ -115,15 +116,19 @@ async fn bench() {
         )
         .spawn()
         .unwrap();
-    let mut peak_kib = 0;
+    let (mut peak_kib, mut cpu_seconds) = (0, 0.0);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
         peak_kib = peak_kib.max(canonflow_testkit::bench::peak_rss_kib(child.id()));
+        // Read until it exits: the last reading is within 20 ms of its end.
+        let threads = canonflow_testkit::bench::cpu::by_thread(child.id());
+        cpu_seconds = threads.iter().map(|(_, s)| s).sum::<f64>().max(cpu_seconds);
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let fetcher = started.elapsed();
+    let usage = canonflow_testkit::bench::cpu::since(&machine);
     assert!(status.success(), "the fetcher failed: {status}");
 
     let rate = |n: usize, t: Duration| n as f64 / t.as_secs_f64();
@@ -162,6 +167,13 @@ async fn bench() {
         100.0 * rate(total, fetcher) / rate(records.len(), ceiling),
         peak_kib / 1024
     );
+    let per_million = |seconds: f64| seconds * 1e6 / total.max(1) as f64;
+    println!(
+        "fetcher CPU: {:.1} s per million records   broker: {:.1} s per million   machine busy: {:.0} %",
+        per_million(cpu_seconds),
+        per_million(usage.broker),
+        usage.machine_busy_percent()
+    );
     canonflow_testkit::bench::Summary {
         stage: "fetcher",
         figure: "source → raw topic (once, incl. start-up)",
@@ -172,7 +184,7 @@ async fn bench() {
         limit_seconds: bare.as_secs_f64() * total as f64 / bare_records.max(1) as f64,
         target_percent: 90.0,
         peak_rss_kib: Some(peak_kib),
-        cpu_seconds: None,
+        cpu_seconds: Some(cpu_seconds),
     }
     .print();
     canonflow_testkit::bench::Summary {
@@ -184,7 +196,7 @@ async fn bench() {
         limit_seconds: ceiling.as_secs_f64() * total as f64 / records.len().max(1) as f64,
         target_percent: 90.0,
         peak_rss_kib: Some(peak_kib),
-        cpu_seconds: None,
+        cpu_seconds: Some(cpu_seconds),
     }
     .print();
 
