@@ -77,11 +77,12 @@ impl Classify for Error {
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// librdkafka settings of the sink's consumer, unless the user's
-/// `[kafka.properties]` name them: 8 MiB of prefetch, not the 16 of other
-/// consumers. With the transformer's LZ4 batches as input, 16 MiB took the
-/// sink to 285 MiB end to end, 8 MiB to 234 at the same rate
-/// (`docs/performance.md`, 2026-12-06).
-pub const CONSUMER_DEFAULTS: &[(&str, &str)] = &[("queued.max.messages.kbytes", "8192")];
+/// `[kafka.properties]` name them: 2 MiB of prefetch, not the 16 of other
+/// consumers. The limit counts the LZ4-compressed batches as fetched; a
+/// heap profile showed 8 MiB of them holding ~50 MB once decompressed and
+/// queued. 8 → 2 MiB: peak RSS 234–245 → 200–211 MiB at the same rate
+/// (`docs/performance.md`, "The sink's prefetch", 2026-12-06).
+pub const CONSUMER_DEFAULTS: &[(&str, &str)] = &[("queued.max.messages.kbytes", "2048")];
 
 /// Runs the sink until `shutdown` is triggered or a fatal error occurs.
 pub async fn run(config: ConfigSource, shutdown: Shutdown) -> Result<Totals, Error> {
