@@ -112,10 +112,7 @@ fn key_and_cursor(
     stream: &StreamConfig,
     source: &str,
 ) -> Result<(String, Option<CursorValue>), ShapeError> {
-    let value = records::sparse(raw, names).map_err(|e| ShapeError {
-        pointer: String::new(),
-        problem: format!("record is not valid JSON: {e}"),
-    })?;
+    let value = records::sparse(raw, names)?;
     let key = format!(
         "{source}/{}/{}",
         stream.name,

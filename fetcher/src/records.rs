@@ -2,14 +2,14 @@
 //!
 //! The body is never re-serialized: records are slices of it (`RawValue`),
 //! found by a JSON pointer. Each record is read once more, for its primary
-//! key and cursor only: the members that hold them are parsed, every other
-//! member just stepped over ([`sparse`]). Nothing here panics on data: a
+//! key and cursor: the members that hold them are parsed, every other
+//! member only checked ([`sparse`]). Nothing here panics on data: a
 //! body or record that does not have the expected shape is an error naming
 //! the pointer.
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -40,7 +40,10 @@ pub fn raw_at<'a>(raw: &'a RawValue, pointer: &str) -> Result<Option<&'a RawValu
         let text = current.get().trim_start();
         let next = if text.starts_with('{') {
             members(current, &[&segment])
-                .map_err(|e| shape(pointer, format!("unreadable object: {e}")))?[0]
+                .map_err(|e| shape(pointer, format!("unreadable object: {e}")))?
+                .into_iter()
+                .next()
+                .flatten()
         } else if text.starts_with('[') {
             let items: Vec<&'a RawValue> = serde_json::from_str(current.get())
                 .map_err(|e| shape(pointer, format!("unreadable array: {e}")))?;
@@ -89,9 +92,11 @@ pub fn string_at(body: &RawValue, pointer: &str) -> Option<String> {
     }
 }
 
-/// The top-level members `names` of the object `raw`, read in one pass
-/// that parses nothing else; `None` where a member is absent, or for every
-/// name when `raw` is not an object. A repeated member: the last one wins.
+/// The top-level members `names` of the object `raw`, in one pass: the
+/// named ones kept as they are, every other one checked as `Value` would
+/// check it (numbers in range, valid escapes, nesting) but not kept; `None`
+/// where a member is absent, or for every name when `raw` is not an
+/// object. A repeated member: the last one wins.
 pub fn members<'a>(
     raw: &'a RawValue,
     names: &[&str],
@@ -103,7 +108,7 @@ pub fn members<'a>(
     de::Deserializer::deserialize_map(&mut reader, Members(names))
 }
 
-/// [`members`]' visitor: keeps the named members, steps over the rest.
+/// [`members`]' visitor: keeps the named members, checks the rest.
 struct Members<'n>(&'n [&'n str]);
 
 impl<'de> Visitor<'de> for Members<'_> {
@@ -116,11 +121,9 @@ impl<'de> Visitor<'de> for Members<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut found = vec![None; self.0.len()];
         while let Some(wanted) = map.next_key_seed(MemberName(self.0))? {
-            match wanted {
-                Some(i) => found[i] = Some(map.next_value::<&'de RawValue>()?),
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+            match wanted.and_then(|i| found.get_mut(i)) {
+                Some(slot) => *slot = Some(map.next_value::<&'de RawValue>()?),
+                None => map.next_value_seed(Checked)?,
             }
         }
         Ok(found)
@@ -151,15 +154,81 @@ impl<'de> Visitor<'de> for MemberName<'_> {
     }
 }
 
-/// `record` with only its top-level members `names` (parsed whole; other
-/// members left out): enough to follow any pointer that starts at one of
-/// them, at a fraction of parsing the whole record. A record that is not
-/// an object yields an empty object.
-pub fn sparse(record: &RawValue, names: &[&str]) -> Result<Value, serde_json::Error> {
+/// Any JSON value, read as `Value` would read it (so it fails where that
+/// would) and thrown away without building anything.
+struct Checked;
+
+impl<'de> DeserializeSeed<'de> for Checked {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, value: D) -> Result<(), D::Error> {
+        value.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        while items.next_element_seed(Checked)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Checked)?.is_some() {
+            map.next_value_seed(Checked)?;
+        }
+        Ok(())
+    }
+}
+
+/// `record` with only its top-level members `names` (parsed whole; the
+/// others checked but left out): enough to follow any pointer that starts
+/// at one of them, at a fraction of the cost of building the whole record.
+/// A record that is not an object is parsed whole (pointers may index an
+/// array). Errors name the record (pointer `""`) or the member.
+pub fn sparse(record: &RawValue, names: &[&str]) -> Result<Value, ShapeError> {
+    let unreadable = |pointer: &str, e: serde_json::Error| {
+        shape(pointer, format!("record is not valid JSON: {e}"))
+    };
+    if !record.get().trim_start().starts_with('{') {
+        return serde_json::from_str(record.get()).map_err(|e| unreadable("", e));
+    }
+    let found = members(record, names).map_err(|e| unreadable("", e))?;
     let mut kept = Map::new();
-    for (name, member) in names.iter().zip(members(record, names)?) {
+    for (name, member) in names.iter().zip(found) {
         if let Some(member) = member {
-            kept.insert((*name).to_owned(), serde_json::from_str(member.get())?);
+            let value = serde_json::from_str(member.get())
+                .map_err(|e| unreadable(&field_pointer(name), e))?;
+            kept.insert((*name).to_owned(), value);
         }
     }
     Ok(Value::Object(kept))
@@ -291,8 +360,29 @@ mod tests {
             None,
             "members not asked for are left out"
         );
+        let row = super::sparse(&raw(r#"[17, "x"]"#), &["0"]).unwrap();
+        assert_eq!(
+            row.pointer("/0"),
+            Some(&json!(17)),
+            "a record that is an array"
+        );
         assert_eq!(first_member("/a~1b/c").as_deref(), Some("a/b"));
         assert_eq!(first_member(""), None);
+    }
+
+    #[test]
+    fn members_not_kept_are_still_checked_as_a_whole_parse_would() {
+        for bad in [r#"{"id": 1, "x": 1e400}"#, r#"{"id": 1, "x": "\ud800"}"#] {
+            let err = sparse(&raw(bad), &["id"]).unwrap_err();
+            assert_eq!(err.pointer, "", "{bad}: the record is named");
+            assert!(err.problem.contains("not valid JSON"), "{bad}: {err}");
+            assert!(
+                serde_json::from_str::<Value>(bad).is_err(),
+                "{bad} fails a whole parse too"
+            );
+        }
+        let err = sparse(&raw(r#"{"x": 1, "id": 1e400}"#), &["id"]).unwrap_err();
+        assert_eq!(err.pointer, "/id", "a kept member is named: {err}");
     }
 
     #[test]

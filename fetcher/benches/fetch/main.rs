@@ -7,6 +7,9 @@
 //! no HTTP. The fetcher itself runs as a separate release process (`once`
 //! mode) on the local broker, so its peak RSS is its own.
 //!
+//! Beside each rate: the fetcher's peak RSS and CPU seconds per million
+//! records, the broker's CPU, and how busy the machine was.
+//!
 //! Then, unless `CANONFLOW_BENCH_E2E=0`, source → PostgreSQL with all three
 //! stages at once, next to `COPY` of the same rows (`e2e`).
 //!
@@ -123,8 +126,9 @@ async fn bench() {
         }
         peak_kib = peak_kib.max(canonflow_testkit::bench::peak_rss_kib(child.id()));
         // Read until it exits: the last reading is within 20 ms of its end.
-        let threads = canonflow_testkit::bench::cpu::by_thread(child.id());
-        cpu_seconds = threads.iter().map(|(_, s)| s).sum::<f64>().max(cpu_seconds);
+        if let Some(seconds) = canonflow_testkit::bench::cpu::process_seconds(child.id()) {
+            cpu_seconds = seconds;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let fetcher = started.elapsed();

@@ -77,6 +77,12 @@ pub fn since(before: &Snapshot) -> Usage {
     usage
 }
 
+/// CPU seconds of process `pid` so far (its exited threads included),
+/// from one read of its `stat`; `None` once it is gone.
+pub fn process_seconds(pid: u32) -> Option<f64> {
+    process_ticks(pid).map(|(_, ticks)| ticks as f64 / TICKS)
+}
+
 /// A process's name and user + system ticks (fields 14 and 15 of `stat`).
 fn process_ticks(pid: u32) -> Option<(String, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
