@@ -36,7 +36,7 @@ pub fn raw_at<'a>(raw: &'a RawValue, pointer: &str) -> Result<Option<&'a RawValu
         return Ok(Some(current));
     }
     for segment in pointer.split('/').skip(1) {
-        let segment = segment.replace("~1", "/").replace("~0", "~");
+        let segment = unescape(segment);
         let text = current.get().trim_start();
         let next = if text.starts_with('{') {
             members(current, &[&segment])
@@ -238,7 +238,13 @@ pub fn sparse(record: &RawValue, names: &[&str]) -> Result<Value, ShapeError> {
 /// starts at `"a/b"`; `None` for the empty pointer (the whole document).
 pub fn first_member(pointer: &str) -> Option<String> {
     let first = pointer.strip_prefix('/')?.split('/').next()?;
-    Some(first.replace("~1", "/").replace("~0", "~"))
+    Some(unescape(first))
+}
+
+/// A JSON pointer segment as the member name it stands for (RFC 6901:
+/// `~1` is `/`, then `~0` is `~`).
+fn unescape(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
 }
 
 /// The JSON pointer of a configured field: a pointer as is, a plain name
